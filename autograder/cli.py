@@ -1,0 +1,97 @@
+"""The ``autograder`` command line (see INTERFACE.md)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from autograder import report
+from autograder.course import ASSIGNMENTS, CourseError, load_suite
+from autograder.grading.results import SubmissionResult
+from autograder.grading.runner import Grader
+from autograder.submissions import discover
+
+log = logging.getLogger("autograder")
+FORMATS = {"table": report.to_table, "json": report.to_json, "csv": report.to_csv}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="autograder", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    grade = sub.add_parser("grade", help="run public and hidden checks on submissions")
+    grade.add_argument("assignment", choices=sorted(ASSIGNMENTS))
+    grade.add_argument("submissions", nargs="+", metavar="SUBMISSION")
+    _add_run_options(grade)
+    grade.add_argument("--gradescope", metavar="FILE", help="also write Gradescope's results.json")
+
+    check = sub.add_parser("check", help="run the public checks only (the students' self-check)")
+    check.add_argument("assignment", choices=sorted(ASSIGNMENTS))
+    check.add_argument("submission", nargs="?", metavar="SUBMISSION")
+    _add_run_options(check)
+
+    build = sub.add_parser("build", help="regenerate exercises/ and solutions/ from source/ with nbgrader")
+    build.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
+    build.add_argument("--course", help="course directory (default: the current one)")
+
+    book = sub.add_parser("gradebook", help="print the student x item table from nbgrader's gradebook")
+    book.add_argument("assignment")
+    book.add_argument("--db", default="gradebook.db")
+    return parser
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=sorted(FORMATS), default="table")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--seed", type=int, help="replay a run: the seed is printed with every result")
+    parser.add_argument("--course", help="instructor's course directory holding source/ (default: found)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command in ("grade", "check"):
+            return _grade(args)
+        if args.command == "build":
+            from autograder.build import build_course
+
+            build_course(Path(args.course or "."), args.assignments)
+            return 0
+        from autograder.nbgrader_plugin import gradebook_table
+
+        print(gradebook_table(args.assignment, args.db), end="")
+        return 0
+    except CourseError as exc:
+        print(f"autograder: {exc}", file=sys.stderr)
+        return 1
+
+
+def _grade(args: argparse.Namespace) -> int:
+    hidden = args.command == "grade"
+    suite = load_suite(args.assignment, hidden=hidden, course=args.course)
+    paths = args.submissions if hidden else [args.submission or _default_submission(args.assignment)]
+    submissions = discover(paths, args.assignment)
+    grader = Grader(suite, seed=args.seed)
+
+    def progress(result: SubmissionResult) -> None:
+        log.info("graded %s: %g/%g in %.2f s%s", result.id, result.score, result.max_score, result.seconds,
+                 f" ({result.error})" if result.error else "")
+
+    try:
+        run = grader.grade_all(submissions, workers=args.workers, on_done=progress)
+    finally:
+        grader.close()
+    sys.stdout.write(FORMATS[args.format](run))
+    if hidden and args.gradescope:
+        Path(args.gradescope).write_text(report.to_gradescope(run))
+    return 0
+
+
+def _default_submission(assignment: str) -> str:
+    for candidate in (Path(f"{assignment}.ipynb"), Path("exercises") / assignment):
+        if candidate.exists():
+            return str(candidate)
+    raise CourseError(f"no submission given and neither {assignment}.ipynb nor exercises/{assignment} exists here")

@@ -1,0 +1,1 @@
+"""Public checks and item tables, one module per assignment; shipped to students."""
