@@ -10,7 +10,7 @@ c.CourseDirectory.course_id = "pytorch-kit"
 c.CourseDirectory.source_directory = "source"
 c.CourseDirectory.release_directory = "exercises"
 c.CourseDirectory.solution_directory = "solutions"
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "hidden_checks.py"]
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "hidden_checks.py", "mutants.py"]
 
 c.Autograde.autograde_preprocessors = [
     "autograder.nbgrader_plugin.EngineGrader",

@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
     build.add_argument("--course", help="course directory (default: the current one)")
 
+    sub.add_parser("demo", help="build the course, grade sample submissions with nbgrader, print the table")
+
     book = sub.add_parser("gradebook", help="print the student x item table from nbgrader's gradebook")
     book.add_argument("assignment")
     book.add_argument("--db", default="gradebook.db")
@@ -60,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
 
             build_course(Path(args.course or "."), args.assignments)
             return 0
+        if args.command == "demo":
+            from autograder.demo import main as demo
+
+            return demo()
         from autograder.nbgrader_plugin import gradebook_table
 
         print(gradebook_table(args.assignment, args.db), end="")

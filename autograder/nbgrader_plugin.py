@@ -56,7 +56,7 @@ class EngineGrader(NbGraderPreprocessor):
         if item is None:
             return [new_output("error", ename="NotAnItem", evalue="this grade cell is not an item of the assignment",
                                traceback=[])]
-        text = format_item(item, "") + f"\nscore {item.score:g}/{item.max_score:g} (seed {seed})\n"
+        text = format_item(item) + f"\nscore {item.score:g}/{item.max_score:g} (seed {seed})\n"
         if result.error:
             text = f"{result.error}\n" + text
         return [new_output("stream", name="stdout", text=text),

@@ -16,8 +16,9 @@ class SelfCheckFailed(AssertionError):
         return [str(self)]
 
 
-def format_item(result: ItemResult, label: str) -> str:
-    lines = [f"{result.id}: {sum(c.passed for c in result.checks)}/{len(result.checks)} {label} checks passed"]
+def format_item(result: ItemResult, label: str = "") -> str:
+    kind = f"{label} checks" if label else "checks"
+    lines = [f"{result.id}: {sum(c.passed for c in result.checks)}/{len(result.checks)} {kind} passed"]
     for c in result.checks:
         mark = "ok  " if c.passed else "FAIL"
         lines.append(f"  {mark} {c.name}" + (f": {c.message}" if c.message else ""))

@@ -22,7 +22,7 @@ class Item:
     id: str
     points: float
     banned: tuple[str, ...] = ()
-    timeout: float = 20.0
+    timeout: float = 10.0
 
 
 @dataclass(frozen=True)

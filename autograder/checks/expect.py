@@ -53,7 +53,7 @@ def _shape_hint(got: tuple[int, ...], want: tuple[int, ...]) -> str:
         return " — same number of elements: a reshape/view where a permute was needed?"
     if len(got) != len(want):
         return f" — {len(got)} dims instead of {len(want)}: check your broadcasting (None/unsqueeze) and the dim you reduce over"
-    return ""
+    return " — check your broadcasting (None/unsqueeze) and the dim you reduce over"
 
 
 def values_of(t: torch.Tensor) -> torch.Tensor:
@@ -134,10 +134,10 @@ def expect_unchanged(before: list, after: list | None, *, what: str) -> None:
 GRAPH_HINT = "the graph is broken: .detach(), .item(), .numpy() or re-wrapping with torch.tensor(...) cuts it"
 
 
-def expect_grads(outcome: Any, expected: list[torch.Tensor], *, names: list[str], rtol: float = 1e-4,
-                 atol_scale: float = 1e-5) -> None:
+def expect_grads(outcome: Any, expected: list[torch.Tensor], *, names: list[str], output_shape: tuple[int, ...],
+                 rtol: float = 1e-4, atol_scale: float = 1e-5) -> None:
     """The gradients a ``run(..., grad_wrt=...)`` observed match float64 references."""
-    outcome.result()
+    expect_tensor(outcome.result(), what=f"{outcome.what}(...)", shape=output_shape)
     if outcome.grads is None:
         fail(f"no gradient reaches {' or '.join(names)} ({outcome.grad_error}) — {GRAPH_HINT}")
     for got, want, name in zip(outcome.grads, expected, names):

@@ -10,6 +10,7 @@ from typing import Callable
 import torch
 
 from autograder.checks.api import Check, CheckFailed, Item
+from autograder.checks.expect import CPU_HINT, GRAPH_HINT
 from autograder.checks.inputs import Inputs, derive_seed
 from autograder.course import Suite
 from autograder.grading.processes import ProcessDied, SubmissionProcess, TimedOut, Zygote
@@ -52,12 +53,24 @@ def _result(check: Check, passed: bool, message: str) -> CheckResult:
     return CheckResult(check.name, check.category, passed, check.hidden, message, check.weight)
 
 
+# What a classic mistake raises, and the hint that goes with it.
+RAISED_HINTS = {
+    "Expected all tensors to be on the same device": CPU_HINT,
+    "The size of tensor a": ("the shapes do not line up: on batched tensors transpose the last two dims "
+                             "(transpose(-2, -1) or .mT), not .T or transpose(0, 1)"),
+    "Can't call numpy() on Tensor that requires grad": "call .detach() before .numpy()",
+    "can't convert cuda": "call .cpu() before .numpy()",
+    "does not require grad and does not have a grad_fn": GRAPH_HINT,
+}
+
+
 def _raised_message(exc: StudentRaised) -> str:
     if exc.raised.type == "NotImplementedError":
         return f"{exc.what} is not implemented yet (it raises NotImplementedError)"
     if exc.raised.type == "NameError" and "is not defined" in exc.raised.message and not exc.raised.where:
         return f"{exc.what} is not defined in the submission"
-    return f"{exc.what} raised {exc.raised}"
+    hints = [hint for marker, hint in RAISED_HINTS.items() if marker in exc.raised.message]
+    return f"{exc.what} raised {exc.raised}" + "".join(f"\n  hint: {h}" for h in hints)
 
 
 def score_item(item: Item, results: list[CheckResult], banned_seen: list[str]) -> ItemResult:

@@ -22,8 +22,13 @@ T = torch.tensor
 @check("pairwise_sq_dists", "shapes")
 def pairwise_gives_n_by_m(student, inputs):
     """x[4,3], y[6,3] give a float32 [4,6] result."""
-    out = student.call("pairwise_sq_dists", torch.ones(4, 3), torch.zeros(6, 3))
-    expect_tensor(out, what="pairwise_sq_dists(x[4,3], y[6,3])", shape=(4, 6), dtype=torch.float32, device="cpu")
+    x, y = torch.ones(4, 3), torch.zeros(6, 3)
+    x[1, 0], y[2, 2] = 3.0, -1.0
+    expected = torch.full((4, 6), 3.0, dtype=torch.float64)
+    expected[1] += 8.0
+    expected[:, 2] += 3.0  # (x[i, 2] + 1)^2 replaces x[i, 2]^2 = 1
+    out = student.call("pairwise_sq_dists", x, y)
+    expect_close(out, expected, what="pairwise_sq_dists(x[4,3], y[6,3])", dtype=torch.float32, device="cpu", atol=1e-5)
 
 
 @check("pairwise_sq_dists", "values")
@@ -36,8 +41,12 @@ def pairwise_small_example(student, inputs):
 
 @check("normalize_rows", "shapes")
 def normalize_keeps_shape_and_dtype(student, inputs):
-    out = student.call("normalize_rows", torch.ones(5, 3))
-    expect_tensor(out, what="normalize_rows(x[5,3])", shape=(5, 3), dtype=torch.float32, device="cpu")
+    x = torch.ones(5, 3)
+    x[2] = T([0.0, 5.0, 0.0])
+    expected = torch.full((5, 3), 1 / math.sqrt(3), dtype=torch.float64)
+    expected[2] = T([0.0, 1.0, 0.0])
+    out = student.call("normalize_rows", x)
+    expect_close(out, expected, what="normalize_rows(x[5,3])", dtype=torch.float32, device="cpu", atol=1e-6)
 
 
 @check("normalize_rows", "values")
@@ -107,14 +116,20 @@ def attention_small_example(student, inputs):
 
 @check("attention_scores", "shapes")
 def attention_batched_shape(student, inputs):
-    out = student.call("attention_scores", torch.ones(2, 3, 4), torch.ones(2, 5, 4))
-    expect_tensor(out, what="attention_scores(q[2,3,4], k[2,5,4])", shape=(2, 3, 5), dtype=torch.float32)
+    q, k = torch.ones(2, 3, 4), torch.ones(2, 5, 4)
+    q[1] *= 3.0
+    expected = torch.full((2, 3, 5), 2.0, dtype=torch.float64)
+    expected[1] *= 3.0
+    out = student.call("attention_scores", q, k)
+    expect_close(out, expected, what="attention_scores(q[2,3,4], k[2,5,4])", dtype=torch.float32, atol=1e-5)
 
 
 @check("nhwc_to_nchw", "shapes")
 def nhwc_shape_and_contiguity(student, inputs):
-    out = student.call("nhwc_to_nchw", torch.zeros(2, 3, 4, 5))
-    expect_tensor(out, what="nhwc_to_nchw(x[2,3,4,5])", shape=(2, 5, 3, 4), dtype=torch.float32)
+    x = torch.arange(120.0).reshape(2, 3, 4, 5)
+    expected = torch.stack([x[:, :, :, c] for c in range(5)], dim=1).double()
+    out = student.call("nhwc_to_nchw", x)
+    expect_close(out, expected, what="nhwc_to_nchw(x[2,3,4,5])", dtype=torch.float32, atol=0, rtol=0)
     if not out.is_contiguous():
         fail("the result of nhwc_to_nchw is not contiguous: call .contiguous() after permute")
 

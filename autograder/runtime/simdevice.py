@@ -13,11 +13,17 @@ a CPU-only build), and the CUDA view is presented at the Python level through
 tensors allocated inside ops on sim inputs (e.g. by ``F.one_hot`` or backward
 formulas) into sim tensors, as CUDA kernels would allocate them on the GPU.
 
-Limitations: only ``cuda:0`` is simulated; the modes are thread-local; in-place
-metadata ops (``t_``, ``unsqueeze_``, ``resize_``...), storage access (``data_ptr``,
-``untyped_storage``, ``torch.save``, DLPack) and ``torch.cuda.*`` are unsupported.
-Outside the context, sim tensors still compute and convert, but mixing with CPU
-tensors is not checked.
+Mixing a sim tensor with a non-scalar CPU tensor raises ``RuntimeError("Expected all
+tensors to be on the same device, but found at least two devices, cuda:0 and cpu!")``
+for every op (real CUDA words some non-elementwise ops differently); CPU index tensors,
+``copy_`` and 0-dim CPU tensors are allowed as on CUDA. Autograd works through sim
+tensors, ``.cuda()``/``.cpu()`` and ``nn.Module.to``.
+
+Limitations: only ``cuda:0`` is simulated (any CUDA index maps to it); the modes are
+thread-local; ``torch.cuda.*`` is untouched; in-place metadata ops (``t_``,
+``unsqueeze_``, ``resize_``...) raise ``NotImplementedError``; raw storage access
+(``data_ptr``, ``untyped_storage``, DLPack) is unsupported. Outside the context, sim
+tensors still compute and convert, but mixing with CPU tensors is not checked.
 """
 
 from __future__ import annotations
@@ -57,7 +63,7 @@ class _SimTensor(torch.Tensor):
         return ["_data"], None
 
     @staticmethod
-    def __tensor_unflatten__(inner: dict, meta: None, outer_size: Any, outer_stride: Any) -> _SimTensor:
+    def __tensor_unflatten__(inner: dict, meta: None, size: Any, stride: Any) -> _SimTensor:
         return _SimTensor(inner["_data"])
 
     @classmethod
@@ -69,16 +75,19 @@ class _SimTensor(torch.Tensor):
     def __torch_dispatch__(cls, func, types, args=(), kwargs=None):
         inputs = (args, kwargs or {})
         unwrapped = tree_map_only(_SimTensor, lambda t: t._data, inputs)
-        # An op returning one of its (unwrapped) inputs, e.g. an in-place op, returns that input.
-        returned = {id(u): t for t, u in zip(tree_leaves(inputs), tree_leaves(unwrapped)) if isinstance(t, torch.Tensor)}
-        out = func(*unwrapped[0], **unwrapped[1])
-        return tree_map_only(torch.Tensor, lambda t: _check_meta(returned[id(t)], func) if id(t) in returned else _SimTensor(t), out)
+        # An op that returns one of its inputs (in-place ops, out=) must return the original object.
+        originals = {id(u): t for t, u in zip(tree_leaves(inputs), tree_leaves(unwrapped))
+                     if isinstance(t, torch.Tensor)}
 
+        def rewrap(t: torch.Tensor) -> torch.Tensor:
+            if id(t) not in originals:
+                return _SimTensor(t)
+            t = originals[id(t)]
+            if is_sim(t) and (t.shape != t._data.shape or t.stride() != t._data.stride()):
+                raise NotImplementedError(f"simulated device: in-place metadata change {func}")
+            return t
 
-def _check_meta(t: torch.Tensor, func: Any) -> torch.Tensor:
-    if is_sim(t) and (t.shape != t._data.shape or t.stride() != t._data.stride()):
-        raise NotImplementedError(f"simulated device: in-place metadata change {func} is not supported")
-    return t
+        return tree_map_only(torch.Tensor, rewrap, func(*unwrapped[0], **unwrapped[1]))
 
 
 def is_sim(t: Any) -> bool:
@@ -92,7 +101,7 @@ def to_sim(t: torch.Tensor) -> torch.Tensor:
 
 
 def from_sim(t: torch.Tensor) -> torch.Tensor:
-    """The CPU data of a sim tensor (shared, no autograd history); a plain tensor is returned unchanged."""
+    """The CPU data of a sim tensor (shared, no autograd history); plain tensors pass through."""
     return t._data if is_sim(t) else t
 
 
@@ -116,8 +125,15 @@ class _FromSim(torch.autograd.Function):
         return grad if is_sim(grad) else _SimTensor(grad)
 
 
+def _device_type(device: Any) -> str | None:
+    """The device type a ``device=`` argument names (an int is a CUDA index), else None."""
+    if isinstance(device, int):
+        return "cuda"
+    return torch.device(device).type if isinstance(device, (str, torch.device)) else None
+
+
 def _is_cuda(device: Any) -> bool:
-    return isinstance(device, (str, torch.device)) and torch.device(device).type == "cuda"
+    return _device_type(device) == "cuda"
 
 
 def _device(t: torch.Tensor) -> torch.device:
@@ -138,14 +154,16 @@ def _to(self: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
     if args_l and isinstance(args_l[0], torch.Tensor):
         other = args_l.pop(0)
         args_l[:0] = [_device(other), other.dtype]
-    if args_l and not isinstance(args_l[0], torch.dtype):
-        target, args_l[0] = args_l[0], "cpu"
-    else:
-        target = kwargs.pop("device", None)
+    positional = bool(args_l) and not isinstance(args_l[0], torch.dtype)
+    target = _device_type(args_l[0] if positional else kwargs.get("device"))
+    if target == "cuda":  # convert dtype/layout on the CPU data, then wrap
+        if positional:
+            args_l[0] = "cpu"
+        else:
+            kwargs = {**kwargs, "device": "cpu"}
+        return _as_sim(torch.Tensor.to(self, *args_l, **kwargs))
     out = torch.Tensor.to(self, *args_l, **kwargs)
-    if target is None:
-        return out
-    return _as_sim(out) if _is_cuda(target) else _as_cpu(out)
+    return _as_cpu(out) if target == "cpu" else out
 
 
 def _numpy(self: torch.Tensor, *, force: bool = False) -> Any:
@@ -169,7 +187,8 @@ def _repr(self: torch.Tensor, **kwargs: Any) -> str:
 
 def _deepcopy(self: torch.Tensor, memo: dict) -> torch.Tensor:
     out = memo[id(self)] = _SimTensor(self._data.clone(), requires_grad=self.requires_grad)
-    out.__dict__.update(copy.deepcopy({k: v for k, v in self.__dict__.items() if k != "_data"}, memo))
+    attrs = {k: v for k, v in self.__dict__.items() if k != "_data"}  # e.g. nn.Parameter's flag
+    out.__dict__.update(copy.deepcopy(attrs, memo))
     return out
 
 
@@ -177,11 +196,24 @@ def _format(self: torch.Tensor, spec: str) -> str:
     return format(self.item() if self.dim() == 0 else _repr(self), spec)
 
 
-_MOVES = {
+def _set_data(self: torch.Tensor, value: torch.Tensor) -> None:
+    if is_sim(self) != is_sim(value):
+        raise RuntimeError("Attempted to call `variable.set_data(tensor)`, but `variable` and "
+                           "`tensor` have incompatible tensor type.")
+    torch.Tensor.data.__set__(self, value)
+    if is_sim(self):
+        self._data = value._data
+
+
+_OVERRIDES = {
     torch.Tensor.to: _to,
     torch.Tensor.type_as: _to,
     torch.Tensor.cpu: lambda t, **kw: _to(t, "cpu", **kw),
     torch.Tensor.cuda: lambda t, device=None, **kw: _to(t, "cuda", **kw),
+    torch.Tensor.data.__set__: _set_data,
+    # makes nn.Module.to/cpu/cuda replace parameters instead of assigning `.data` across devices
+    torch._has_compatible_shallow_copy_type: lambda a, b: (
+        is_sim(a) == is_sim(b) and torch._has_compatible_shallow_copy_type(a, b)),
 }
 _SIM_OVERRIDES = {
     torch.Tensor.device.__get__: lambda t: SIM_DEVICE,
@@ -200,19 +232,21 @@ _SIM_OVERRIDES = {
 
 def _handle(func: Any, args: tuple, kwargs: dict) -> Any:
     """Torch-function level behaviour of the simulated device (device reporting and moves)."""
-    if func in _MOVES:
-        return _MOVES[func](*args, **kwargs)
+    if func in _OVERRIDES:
+        return _OVERRIDES[func](*args, **kwargs)
     if args and is_sim(args[0]) and func in _SIM_OVERRIDES:
         return _SIM_OVERRIDES[func](*args, **kwargs)
-    device = kwargs.get("device")
-    if device is None:
-        return func(*args, **kwargs)
-    out = func(*args, **{**kwargs, "device": "cpu"})
-    return tree_map_only(torch.Tensor, _as_sim if _is_cuda(device) else _as_cpu, out)
+    device_type = _device_type(kwargs.get("device"))
+    if device_type == "cuda":
+        return tree_map_only(torch.Tensor, _as_sim, func(*args, **{**kwargs, "device": "cpu"}))
+    out = func(*args, **kwargs)
+    return tree_map_only(torch.Tensor, _as_cpu, out) if device_type == "cpu" else out
 
 
-_INDEX_OPS = {_aten.index.Tensor, _aten.index_put.default, _aten.index_put_.default, _aten._index_put_impl_.default}
-_CROSS_DEVICE_OPS = {_aten.copy_.default, _aten.copy.default, _aten._to_copy.default, _aten.lift_fresh.default}
+_INDEX_OPS = {_aten.index.Tensor, _aten.index_put.default, _aten.index_put_.default,
+              _aten._index_put_impl_.default}
+_CROSS_DEVICE_OPS = {_aten.copy_.default, _aten.copy.default, _aten._to_copy.default,
+                     _aten.lift_fresh.default}
 
 
 def _check_devices(func: Any, args: tuple, tensors: list[torch.Tensor]) -> None:
@@ -222,12 +256,14 @@ def _check_devices(func: Any, args: tuple, tensors: list[torch.Tensor]) -> None:
     if func in _INDEX_OPS:  # CUDA accepts CPU indices, but not CUDA indices into a CPU tensor
         self, indices = args[0], [i for i in args[1] if i is not None]
         if not is_sim(self) and any(is_sim(i) for i in indices):
-            raise RuntimeError(f"indices should be either on cpu or on the same device as the indexed tensor ({self.device})")
+            raise RuntimeError("indices should be either on cpu or on the same device as the "
+                               f"indexed tensor ({self.device})")
         tensors = [self, *args[2:3]]
-    other = next((t for t in tensors if not is_sim(t) and t.dim() > 0), None)  # CPU scalars are allowed
+    # 0-dim CPU tensors are allowed, as CUDA kernels accept CPU scalars
+    other = next((t for t in tensors if not is_sim(t) and t.dim() > 0), None)
     if other is not None:
-        raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
-                           f"{SIM_DEVICE} and {other.device}!")
+        raise RuntimeError("Expected all tensors to be on the same device, but found at least "
+                           f"two devices, {SIM_DEVICE} and {other.device}!")
 
 
 class _SimDispatchMode(TorchDispatchMode):
@@ -241,14 +277,15 @@ class _SimDispatchMode(TorchDispatchMode):
         kwargs = kwargs or {}
         tensors = [t for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
         if self.sim_calls and (not tensors or func is _aten.lift_fresh.default):
-            return tree_map_only(torch.Tensor, lambda t: t if is_sim(t) else _SimTensor(t), func(*args, **kwargs))
+            out = func(*args, **kwargs)
+            return tree_map_only(torch.Tensor, lambda t: t if is_sim(t) else _SimTensor(t), out)
         if any(is_sim(t) for t in tensors):
             _check_devices(func, args, tensors)
         return func(*args, **kwargs)
 
 
 class _SimFunctionMode(TorchFunctionMode):
-    """Routes every torch call through :func:`_handle`, flagging calls that involve the sim device."""
+    """Routes torch calls through :func:`_handle`, flagging calls that involve the sim device."""
 
     def __init__(self, dispatch_mode: _SimDispatchMode) -> None:
         super().__init__()
@@ -256,7 +293,7 @@ class _SimFunctionMode(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        sim_call = _is_cuda(kwargs.get("device")) or any(is_sim(t) for t in tree_leaves((args, kwargs)))
+        sim_call = _is_cuda(kwargs.get("device")) or any(map(is_sim, tree_leaves((args, kwargs))))
         self.dispatch_mode.sim_calls += sim_call
         try:
             with torch._C.DisableTorchFunctionSubclass():
