@@ -11,7 +11,6 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 $(BIN)/autograder: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q $(TORCH)
 	$(BIN)/python -m pip install -q -e .
 	touch $@
