@@ -21,5 +21,5 @@ def build_course(course: Path, assignments: list[str] | None = None) -> None:
     """Run nbgrader's generate_assignment and generate_solution for each assignment."""
     for assignment in assignments or source_assignments(course):
         for step in ("generate_assignment", "generate_solution"):
-            subprocess.run([sys.executable, "-m", "nbgrader", step, assignment, "--force", "--log-level=WARN"],
+            subprocess.run([sys.executable, "-m", "nbgrader", step, assignment, "--force", "--log-level=ERROR"],
                            cwd=course, check=True, env=tool_env())

@@ -7,14 +7,11 @@ import os
 import sys
 from pathlib import Path
 
-from autograder import report
-from autograder.course import ASSIGNMENTS, CourseError, load_suite
-from autograder.grading.results import SubmissionResult
-from autograder.grading.runner import Grader
-from autograder.submissions import discover
+from autograder.assignments import ASSIGNMENTS
+from autograder.launch import start_zygote
 
 log = logging.getLogger("autograder")
-FORMATS = {"table": report.to_table, "json": report.to_json, "csv": report.to_csv}
+FORMATS = ("csv", "json", "table")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=sorted(FORMATS), default="table")
+    parser.add_argument("--format", choices=FORMATS, default="table")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--seed", type=int, help="replay a run: the seed is printed with every result")
     parser.add_argument("--course", help="instructor's course directory holding source/ (default: found)")
@@ -54,9 +51,12 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     args = build_parser().parse_args(argv)
+    zygote = start_zygote() if args.command in ("grade", "check") else None  # imports torch meanwhile
+    from autograder.course import CourseError
+
     try:
-        if args.command in ("grade", "check"):
-            return _grade(args)
+        if zygote:
+            return _grade(args, zygote)
         if args.command == "build":
             from autograder.build import build_course
 
@@ -75,28 +75,37 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _grade(args: argparse.Namespace) -> int:
-    hidden = args.command == "grade"
-    suite = load_suite(args.assignment, hidden=hidden, course=args.course)
-    paths = args.submissions if hidden else [args.submission or _default_submission(args.assignment)]
-    submissions = discover(paths, args.assignment)
-    grader = Grader(suite, seed=args.seed)
+def _grade(args: argparse.Namespace, started: tuple) -> int:
+    from autograder import report
+    from autograder.course import load_suite
+    from autograder.grading.processes import Zygote
+    from autograder.grading.results import SubmissionResult
+    from autograder.grading.runner import Grader
+    from autograder.submissions import discover
 
     def progress(result: SubmissionResult) -> None:
         log.info("graded %s: %g/%g in %.2f s%s", result.id, result.score, result.max_score, result.seconds,
                  f" ({result.error})" if result.error else "")
 
+    zygote = Zygote(started)
+    hidden = args.command == "grade"
     try:
-        run = grader.grade_all(submissions, workers=args.workers, on_done=progress)
+        suite = load_suite(args.assignment, hidden=hidden, course=args.course)
+        paths = args.submissions if hidden else [args.submission or _default_submission(args.assignment)]
+        grader = Grader(suite, seed=args.seed, zygote=zygote)
+        run = grader.grade_all(discover(paths, args.assignment), workers=args.workers, on_done=progress)
     finally:
-        grader.close()
-    sys.stdout.write(FORMATS[args.format](run))
+        zygote.close()
+    formats = {"table": report.to_table, "json": report.to_json, "csv": report.to_csv}
+    sys.stdout.write(formats[args.format](run))
     if hidden and args.gradescope:
         Path(args.gradescope).write_text(report.to_gradescope(run))
     return 0
 
 
 def _default_submission(assignment: str) -> str:
+    from autograder.course import CourseError
+
     for candidate in (Path(f"{assignment}.ipynb"), Path("exercises") / assignment):
         if candidate.exists():
             return str(candidate)

@@ -12,11 +12,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.assignments import ASSIGNMENTS
 from autograder.checks.api import Check, Item, collect
 
-ASSIGNMENTS: dict[str, str] = {
-    "01_tensors": "autograder.public.tensors",
-}
 HIDDEN_CHECKS_FILE = "hidden_checks.py"
 
 

@@ -1,6 +1,7 @@
 """Self-check in the student's own kernel: the same checks, run against the notebook's names."""
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 from autograder.course import CourseError, load_suite
@@ -40,7 +41,7 @@ def selfcheck(assignment: str, item: str, hidden: bool = False) -> ItemResult | 
             return None  # students do not have the hidden checks; the grader runs them
         raise
     if hidden:
-        suite = suite.__class__(suite.assignment, suite.items, tuple(c for c in suite.checks if c.hidden))
+        suite = dataclasses.replace(suite, checks=tuple(c for c in suite.checks if c.hidden))
     namespace = sys._getframe(1).f_globals
     result = grade_item_locally(suite, item, namespace, new_seed())
     report = format_item(result, "hidden" if hidden else "public")

@@ -64,3 +64,9 @@ def test_printed_verdicts_are_ignored(grade, solution_cells):
              '    return q\n')
     result = grade(solution_cells + [noisy])
     assert item(result, "attention_scores").score < 3
+
+
+def test_a_dead_zygote_is_restarted(grade, solution_cells, zygote):
+    zygote._proc.kill()
+    zygote._proc.wait()
+    assert grade(solution_cells).score == 21.0

@@ -1,16 +1,21 @@
 """The grader's side of the child processes: start the zygote, load submissions, fork items."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
+from autograder.launch import start_zygote
 from autograder.runtime import wire
+
+
+STARTUP_TIMEOUT = 120.0  # the zygote's import of torch, on a busy machine
 
 
 class ProcessDied(Exception):
@@ -28,32 +33,35 @@ class Channel:
         self.sock = sock
         self.pid = pid
 
+    @property
+    def alive(self) -> bool:
+        return self.sock.fileno() >= 0
+
     def request(self, tree: Any, buffers: list[bytes], timeout: float, fds: list[int] = ()) -> tuple[Any, list[bytes]]:
+        """Send a message and wait for the answer; the whole exchange must fit in ``timeout``."""
         deadline = time.monotonic() + timeout
-        try:
+        with self._failures(timeout):
             self.sock.settimeout(timeout)
             wire.send(self.sock, tree, buffers, fds)
-            self.sock.settimeout(max(0.001, deadline - time.monotonic()))
-            reply, reply_buffers, _ = wire.recv(self.sock)
-        except (socket.timeout, TimeoutError) as exc:
-            self.kill()
-            raise TimedOut(f"no answer within {timeout:g} s") from exc
-        except (EOFError, ConnectionError, OSError) as exc:
-            self.kill()
-            raise ProcessDied(str(exc)) from exc
-        return reply, reply_buffers
+        return self.receive(max(0.001, deadline - time.monotonic()))
 
     def receive(self, timeout: float) -> tuple[Any, list[bytes]]:
-        try:
+        with self._failures(timeout):
             self.sock.settimeout(timeout)
             reply, buffers, _ = wire.recv(self.sock)
+        return reply, buffers
+
+    @contextlib.contextmanager
+    def _failures(self, timeout: float) -> Iterator[None]:
+        """A silent or vanished process is killed, and reported as TimedOut or ProcessDied."""
+        try:
+            yield
         except (socket.timeout, TimeoutError) as exc:
             self.kill()
             raise TimedOut(f"no answer within {timeout:g} s") from exc
-        except (EOFError, ConnectionError, OSError) as exc:
+        except (EOFError, OSError, ValueError) as exc:  # ValueError: a malformed message
             self.kill()
             raise ProcessDied(str(exc)) from exc
-        return reply, buffers
 
     def kill(self) -> None:
         """Kill the process and its whole process group; close the socket."""
@@ -87,39 +95,43 @@ class SubmissionProcess:
 class Zygote:
     """A torch-preloaded process that forks one submission process per submission."""
 
-    def __init__(self) -> None:
+    def __init__(self, started: tuple[subprocess.Popen, socket.socket] | None = None) -> None:
         self._lock = threading.Lock()
-        self._start()
+        self._proc, self._control = started or start_zygote()
 
     def _start(self) -> None:
-        ours, theirs = socket.socketpair()
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder.runtime.child", str(theirs.fileno())],
-            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        )
-        theirs.close()
-        self._control = ours
+        self._control.close()
+        self._proc, self._control = start_zygote()
 
     def load(self, cells: list[str], timeout: float) -> SubmissionProcess:
         """Fork a submission process and run ``cells`` in it; raises on death or timeout."""
         ours, theirs = socket.socketpair()
-        tree, buffers = wire.encode({"cells": cells})
-        with self._lock:
-            if self._proc.poll() is not None:
-                self._start()
-            try:
-                reply, reply_buffers = self._ask(tree, buffers, theirs)
-            finally:
-                theirs.close()
-        channel = Channel(ours, int(wire.decode(reply, reply_buffers)["pid"]))
+        try:
+            pid = self._fork_submission(cells, theirs)
+        finally:
+            theirs.close()
+        channel = Channel(ours, pid)
         report = wire.decode(*channel.receive(timeout))
         return SubmissionProcess(channel, report)
 
-    def _ask(self, tree: Any, buffers: list[bytes], fd_owner: socket.socket) -> tuple[Any, list[bytes]]:
-        self._control.settimeout(60.0)
-        wire.send(self._control, tree, buffers, [fd_owner.fileno()])
-        reply, reply_buffers, _ = wire.recv(self._control)
-        return reply, reply_buffers
+    def _fork_submission(self, cells: list[str], theirs: socket.socket) -> int:
+        """Ask the zygote to fork; a zygote that died is restarted once."""
+        tree, buffers = wire.encode({"cells": cells})
+        with self._lock:
+            for attempt in (1, 2):
+                if self._proc.poll() is not None:
+                    self._start()
+                try:
+                    self._control.settimeout(STARTUP_TIMEOUT)
+                    wire.send(self._control, tree, buffers, [theirs.fileno()])
+                    reply, reply_buffers, _ = wire.recv(self._control)
+                    return int(wire.decode(reply, reply_buffers)["pid"])
+                except (EOFError, OSError):
+                    self._proc.kill()
+                    self._proc.wait()
+                    if attempt == 2:
+                        raise ProcessDied("the zygote process could not fork the submission")
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
         self._control.close()

@@ -15,7 +15,7 @@ from autograder.checks.inputs import Inputs, derive_seed
 from autograder.course import Suite
 from autograder.grading.processes import ProcessDied, SubmissionProcess, TimedOut, Zygote
 from autograder.grading.results import CheckResult, ItemResult, RunResult, SubmissionResult
-from autograder.grading.student import RemoteStudent, Student, StudentRaised
+from autograder.grading.student import LocalStudent, RemoteStudent, Student, StudentRaised
 from autograder.submissions import Submission
 
 log = logging.getLogger("autograder")
@@ -112,7 +112,13 @@ class Grader:
     def grade_all(self, submissions: list[Submission], workers: int = 1,
                   on_done: Callable[[SubmissionResult], None] | None = None) -> RunResult:
         def one(submission: Submission) -> SubmissionResult:
-            result = self.grade(submission)
+            try:
+                result = self.grade(submission)
+            except Exception as exc:  # a batch never dies because of one submission
+                log.exception("grading %s failed", submission.id)
+                reason = f"internal grader error: {type(exc).__name__}: {exc}"
+                items = [zero_item(item, self.suite, reason) for item in self.suite.items]
+                result = SubmissionResult(submission.id, submission.path, 0.0, self.suite.max_score, reason, items)
             if on_done:
                 on_done(result)
             return result
@@ -154,7 +160,7 @@ class Grader:
                 results.append(_result(check, False, stopped))
                 continue
             try:
-                if student is None or student.channel.sock.fileno() < 0:
+                if student is None or not student.channel.alive:
                     channel = process.fork_item()
                     student = student or RemoteStudent(channel, deadline, item.banned)
                     student.channel = channel
@@ -173,8 +179,6 @@ class Grader:
 
 def grade_item_locally(suite: Suite, item_id: str, namespace: dict, seed: int) -> ItemResult:
     """Self-check: run an item's checks against student code in this very process."""
-    from autograder.grading.student import LocalStudent
-
     item = suite.item(item_id)
     student = LocalStudent(namespace, item.banned)
     results = [run_check(c, student, seed, suite.assignment) for c in suite.checks_for(item_id) if check_applies(c)]
