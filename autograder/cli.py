@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from autograder.assignments import ASSIGNMENTS
-from autograder.launch import start_zygote
+from autograder.grading.sandbox import MODES, SandboxUnavailable, prepare
+from autograder.launch import Started, start_zygote
 
 log = logging.getLogger("autograder")
 FORMATS = ("csv", "json", "table")
@@ -46,17 +47,23 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--seed", type=int, help="replay a run: the seed is printed with every result")
     parser.add_argument("--course", help="instructor's course directory holding source/ (default: found)")
+    parser.add_argument("--sandbox", choices=MODES, default="auto",
+                        help="bubblewrap around student code: auto (fall back with a warning), required, off")
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     args = build_parser().parse_args(argv)
-    zygote = start_zygote() if args.command in ("grade", "check") else None  # imports torch meanwhile
-    from autograder.course import CourseError
+    try:
+        started = start_zygote(prepare(args.sandbox)) if args.command in ("grade", "check") else None
+    except SandboxUnavailable as exc:
+        print(f"autograder: {exc}", file=sys.stderr)
+        return 1
+    from autograder.course import CourseError  # torch loads here, while the zygote starts
 
     try:
-        if zygote:
-            return _grade(args, zygote)
+        if started:
+            return _grade(args, started)
         if args.command == "build":
             from autograder.build import build_course
 
@@ -75,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _grade(args: argparse.Namespace, started: tuple) -> int:
+def _grade(args: argparse.Namespace, started: Started) -> int:
     from autograder import report
     from autograder.course import load_suite
     from autograder.grading.processes import Zygote

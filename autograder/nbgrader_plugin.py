@@ -7,10 +7,11 @@ import os
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Integer, Unicode
+from traitlets import Enum, Integer, Unicode
 
 from autograder.course import load_suite
 from autograder.grading.processes import Zygote
+from autograder.grading.sandbox import MODES, prepare
 from autograder.grading.results import ItemResult, SubmissionResult
 from autograder.grading.runner import Grader
 from autograder.selfcheck import format_item
@@ -19,11 +20,11 @@ from autograder.submissions import Submission, is_grade_cell, notebook_cells
 _zygote: Zygote | None = None
 
 
-def shared_zygote() -> Zygote:
+def shared_zygote(sandbox: str) -> Zygote:
     """One torch-preloaded zygote for every notebook an nbgrader run grades."""
     global _zygote
     if _zygote is None:
-        _zygote = Zygote()
+        _zygote = Zygote(sandbox=prepare(sandbox))
         atexit.register(_zygote.close)
     return _zygote
 
@@ -37,11 +38,12 @@ class EngineGrader(NbGraderPreprocessor):
 
     course_root = Unicode("", help="course directory holding source/ (default: the current one)").tag(config=True)
     seed = Integer(None, allow_none=True, help="replay a grading run with this seed").tag(config=True)
+    sandbox = Enum(MODES, default_value="auto", help="bubblewrap around student code").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         info = resources["nbgrader"]
         suite = load_suite(info["assignment"], hidden=True, course=self.course_root or os.getcwd())
-        grader = Grader(suite, seed=self.seed, zygote=shared_zygote())
+        grader = Grader(suite, seed=self.seed, zygote=shared_zygote(self.sandbox))
         submission = Submission(info.get("student", "student"), info.get("notebook", ""), notebook_cells(nb))
         result = grader.grade(submission)
         items = {item.id: item for item in result.items}

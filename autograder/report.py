@@ -11,11 +11,12 @@ CHECK_FIELDS = ("name", "category", "passed", "hidden", "message")
 
 
 def to_json(run: RunResult) -> str:
-    """INTERFACE.md's document, plus the run's seed."""
+    """INTERFACE.md's document, plus the run's seed and sandbox."""
     doc = {
         "assignment": run.assignment,
         "max_score": run.max_score,
         "seed": run.seed,
+        "sandbox": run.sandbox,
         "submissions": [
             {
                 "id": s.id, "path": s.path, "score": s.score, "max_score": s.max_score, "error": s.error,
@@ -56,7 +57,7 @@ def to_table(run: RunResult) -> str:
     widths = [max(len(r[k]) for r in [header, *rows]) for k in range(len(header))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows]]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.append(f"seed {run.seed}  (replay with --seed {run.seed})")
+    lines.append(f"seed {run.seed}  (replay with --seed {run.seed}); sandbox: {run.sandbox.get('note', '?')}")
     for s in run.submissions:
         failures = [f"  {i.id}.{c.name}: {c.message}" for i in s.items for c in i.checks if not c.passed]
         if s.error or failures:

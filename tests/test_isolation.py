@@ -67,6 +67,6 @@ def test_printed_verdicts_are_ignored(grade, solution_cells):
 
 
 def test_a_dead_zygote_is_restarted(grade, solution_cells, zygote):
-    zygote._proc.kill()
-    zygote._proc.wait()
+    zygote._started.proc.kill()
+    zygote._started.proc.wait()
     assert grade(solution_cells).score == 21.0

@@ -11,15 +11,15 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from autograder.launch import start_zygote
+from autograder.grading.sandbox import Sandbox, prepare
+from autograder.launch import Started, start_zygote
 from autograder.runtime import wire
-
 
 STARTUP_TIMEOUT = 120.0  # the zygote's import of torch, on a busy machine
 
 
 class ProcessDied(Exception):
-    """The process holding student code ended (os._exit, a crash, a signal)."""
+    """The process holding student code ended (os._exit, a crash, a signal) or broke the protocol."""
 
 
 class TimedOut(Exception):
@@ -27,39 +27,52 @@ class TimedOut(Exception):
 
 
 class Channel:
-    """A socket to one child process, with deadlines and a kill switch."""
+    """An authenticated socket to one child process, with deadlines and a kill switch.
 
-    def __init__(self, sock: socket.socket, pid: int) -> None:
+    Every reply must carry the request's sequence number and the run's MAC: anything else
+    on the socket (a forgery written by student code) ends the process.
+    """
+
+    def __init__(self, sock: socket.socket, pid: int, key: bytes) -> None:
         self.sock = sock
         self.pid = pid
+        self._key = key
+        self._seq = 0
 
     @property
     def alive(self) -> bool:
         return self.sock.fileno() >= 0
 
-    def request(self, tree: Any, buffers: list[bytes], timeout: float, fds: list[int] = ()) -> tuple[Any, list[bytes]]:
-        """Send a message and wait for the answer; the whole exchange must fit in ``timeout``."""
-        deadline = time.monotonic() + timeout
-        with self._failures(timeout):
-            self.sock.settimeout(timeout)
-            wire.send(self.sock, tree, buffers, fds)
-        return self.receive(max(0.001, deadline - time.monotonic()))
+    def sibling(self, sock: socket.socket, pid: int) -> "Channel":
+        """A channel to another process of the same run (same key)."""
+        return Channel(sock, pid, self._key)
 
-    def receive(self, timeout: float) -> tuple[Any, list[bytes]]:
+    def request(self, tree: Any, buffers: list[bytes], timeout: float, fds: list[int] = ()) -> tuple[Any, list[bytes]]:
+        """Send a message and wait for its answer; the whole exchange must fit in ``timeout``."""
+        deadline = time.monotonic() + timeout
+        self._seq += 1
         with self._failures(timeout):
             self.sock.settimeout(timeout)
-            reply, buffers, _ = wire.recv(self.sock)
-        return reply, buffers
+            wire.send(self.sock, tree, buffers, fds, seq=self._seq)
+        return self.receive(max(0.001, deadline - time.monotonic()), seq=self._seq)
+
+    def receive(self, timeout: float, seq: int = 0) -> tuple[Any, list[bytes]]:
+        with self._failures(timeout):
+            self.sock.settimeout(timeout)
+            frame = wire.recv(self.sock, key=self._key)
+            if frame.seq != seq:
+                raise ValueError(f"reply {frame.seq} to request {seq} (forged?)")
+        return frame.tree, frame.buffers
 
     @contextlib.contextmanager
     def _failures(self, timeout: float) -> Iterator[None]:
-        """A silent or vanished process is killed, and reported as TimedOut or ProcessDied."""
+        """A silent, vanished or misbehaving process is killed and reported."""
         try:
             yield
         except (socket.timeout, TimeoutError) as exc:
             self.kill()
             raise TimedOut(f"no answer within {timeout:g} s") from exc
-        except (EOFError, OSError, ValueError) as exc:  # ValueError: a malformed message
+        except (EOFError, OSError, ValueError, KeyError) as exc:  # ValueError, KeyError: a malformed message
             self.kill()
             raise ProcessDied(str(exc)) from exc
 
@@ -80,28 +93,28 @@ class SubmissionProcess:
         self.channel = channel
         self.report = report
 
-    def fork_item(self, timeout: float = 30.0) -> Channel:
+    def fork_item(self, cpu_seconds: int, timeout: float = 30.0) -> Channel:
         ours, theirs = socket.socketpair()
         try:
-            reply, buffers = self.channel.request({}, [], timeout, fds=[theirs.fileno()])
+            reply, buffers = self.channel.request({"cpu_seconds": cpu_seconds}, [], timeout, fds=[theirs.fileno()])
         finally:
             theirs.close()
-        return Channel(ours, int(wire.decode(reply, buffers)["pid"]))
+        return self.channel.sibling(ours, int(wire.decode(reply, buffers)["pid"]))
 
     def close(self) -> None:
         self.channel.kill()
 
 
 class Zygote:
-    """A torch-preloaded process that forks one submission process per submission."""
+    """A torch-preloaded process (sandboxed where possible) that forks one process per submission."""
 
-    def __init__(self, started: tuple[subprocess.Popen, socket.socket] | None = None) -> None:
+    def __init__(self, started: Started | None = None, sandbox: Sandbox | None = None) -> None:
         self._lock = threading.Lock()
-        self._proc, self._control = started or start_zygote()
+        self._started = started or start_zygote(sandbox or prepare("auto"))
 
-    def _start(self) -> None:
-        self._control.close()
-        self._proc, self._control = start_zygote()
+    @property
+    def sandbox(self) -> Sandbox:
+        return self._started.sandbox
 
     def load(self, cells: list[str], timeout: float) -> SubmissionProcess:
         """Fork a submission process and run ``cells`` in it; raises on death or timeout."""
@@ -110,7 +123,7 @@ class Zygote:
             pid = self._fork_submission(cells, theirs)
         finally:
             theirs.close()
-        channel = Channel(ours, pid)
+        channel = Channel(ours, pid, self._started.key)
         report = wire.decode(*channel.receive(timeout))
         return SubmissionProcess(channel, report)
 
@@ -119,23 +132,28 @@ class Zygote:
         tree, buffers = wire.encode({"cells": cells})
         with self._lock:
             for attempt in (1, 2):
-                if self._proc.poll() is not None:
-                    self._start()
+                if self._started.proc.poll() is not None:
+                    self._restart()
                 try:
-                    self._control.settimeout(STARTUP_TIMEOUT)
-                    wire.send(self._control, tree, buffers, [theirs.fileno()])
-                    reply, reply_buffers, _ = wire.recv(self._control)
-                    return int(wire.decode(reply, reply_buffers)["pid"])
+                    control = self._started.control
+                    control.settimeout(STARTUP_TIMEOUT)
+                    wire.send(control, tree, buffers, [theirs.fileno()])
+                    frame = wire.recv(control)
+                    return int(wire.decode(frame.tree, frame.buffers)["pid"])
                 except (EOFError, OSError):
-                    self._proc.kill()
-                    self._proc.wait()
+                    self._started.proc.kill()
+                    self._started.proc.wait()
                     if attempt == 2:
                         raise ProcessDied("the zygote process could not fork the submission")
         raise AssertionError("unreachable")
 
+    def _restart(self) -> None:
+        self._started.control.close()
+        self._started = start_zygote(self._started.sandbox)
+
     def close(self) -> None:
-        self._control.close()
+        self._started.control.close()
         try:
-            self._proc.wait(timeout=5)
+            self._started.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            self._proc.kill()
+            self._started.proc.kill()

@@ -40,6 +40,7 @@ class RunResult:
     max_score: float
     seed: int
     submissions: list[SubmissionResult]
+    sandbox: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -125,7 +125,7 @@ class Grader:
 
         with ThreadPoolExecutor(max(1, workers)) as pool:
             results = list(pool.map(one, submissions))
-        return RunResult(self.suite.assignment, self.suite.max_score, self.seed, results)
+        return RunResult(self.suite.assignment, self.suite.max_score, self.seed, results, self.zygote.sandbox.describe())
 
     def grade(self, submission: Submission) -> SubmissionResult:
         started = time.perf_counter()
@@ -161,7 +161,7 @@ class Grader:
                 continue
             try:
                 if student is None or not student.channel.alive:
-                    channel = process.fork_item()
+                    channel = process.fork_item(cpu_seconds=int(item.timeout * 3) + 5)
                     student = student or RemoteStudent(channel, deadline, item.banned)
                     student.channel = channel
                 results.append(run_check(check, student, self.seed, self.suite.assignment))

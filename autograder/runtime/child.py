@@ -2,8 +2,9 @@
 
 A *zygote* imports torch once and forks, per submission, a *submission process* that runs
 the student's cells; that one forks, per item, an *item process* that serves the checks'
-requests. Each process talks to the grader over its own socket, received as a descriptor,
-and sends back plain data only (see :mod:`autograder.runtime.wire`).
+requests. Each process talks to the grader over its own socket, received as a descriptor
+and moved to a random number, and sends back plain data only (see
+:mod:`autograder.runtime.wire`), authenticated with the run's secret key.
 """
 from __future__ import annotations
 
@@ -12,35 +13,55 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
+import argparse  # noqa: E402
+import shutil  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 
-import numpy  # noqa: E402,F401  (preloaded for every submission)
+import numpy  # noqa: E402  (preloaded for every submission)
 import torch  # noqa: E402
 
-from autograder.runtime import calls, loader, simdevice, wire  # noqa: E402
+from autograder.runtime import calls, limits, loader, simdevice, wire  # noqa: E402
 
 IN_CHILD = False  # True in submission and item processes: self-check stays silent there
 
 
-def serve_zygote(control: socket.socket) -> None:
+class Reply:
+    """Sends authenticated replies on one socket, echoing each request's sequence number."""
+
+    def __init__(self, sock: socket.socket, key: bytes) -> None:
+        self.sock = sock
+        self._key = key
+
+    def on(self, sock: socket.socket) -> "Reply":
+        """Replies with the same key on another socket."""
+        return Reply(sock, self._key)
+
+    def send(self, obj: object, seq: int, keep=None) -> None:
+        tree, buffers = wire.encode(obj, keep)
+        wire.send(self.sock, tree, buffers, seq=seq, key=self._key)
+
+
+def serve_zygote(control: socket.socket, key: bytes, workdir: str) -> None:
     """Fork a submission process for each ``load`` request, until the grader goes away."""
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
     while True:
         try:
-            tree, buffers, fds = wire.recv(control, with_fds=True)
+            frame = wire.recv(control, with_fds=True)
         except EOFError:
             return
-        request = wire.decode(tree, buffers)
+        request = wire.decode(frame.tree, frame.buffers)
         pid = os.fork()
         if pid == 0:
             control.close()
             _become_child(new_session=True)
-            _serve_submission(socket.socket(fileno=fds[0]), request["cells"])
+            _serve_submission(Reply(limits.hide(socket.socket(fileno=frame.fds[0])), key), request["cells"], workdir)
             os._exit(0)
-        os.close(fds[0])
-        _send(control, {"pid": pid})
+        os.close(frame.fds[0])
+        tree, buffers = wire.encode({"pid": pid})
+        wire.send(control, tree, buffers)
 
 
 def _become_child(new_session: bool) -> None:
@@ -57,42 +78,46 @@ def _become_child(new_session: bool) -> None:
     os.close(devnull)
 
 
-def _serve_submission(sock: socket.socket, cells: list[str]) -> None:
-    namespace, report = loader.load_cells(cells)
-    _send(sock, report)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
-    while True:
-        try:
-            _tree, _buffers, fds = wire.recv(sock, with_fds=True)
-        except EOFError:
-            return
-        pid = os.fork()
-        if pid == 0:
-            sock.close()
-            _become_child(new_session=False)
-            _serve_item(socket.socket(fileno=fds[0]), namespace)
-            os._exit(0)
-        os.close(fds[0])
-        _send(sock, {"pid": pid})
+def _serve_submission(reply: Reply, cells: list[str], workdir: str) -> None:
+    limits.apply()
+    private = tempfile.mkdtemp(prefix="submission-", dir=workdir)
+    os.chdir(private)
+    try:
+        namespace, report = loader.load_cells(cells)
+        reply.send(report, seq=0)
+        signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+        while True:
+            try:
+                frame = wire.recv(reply.sock, with_fds=True)
+            except EOFError:
+                return
+            pid = os.fork()
+            if pid == 0:
+                reply.sock.close()
+                _become_child(new_session=False)
+                limits.apply(cpu_seconds=int(frame.tree["cpu_seconds"]))
+                _serve_item(reply.on(limits.hide(socket.socket(fileno=frame.fds[0]))), namespace)
+                os._exit(0)
+            os.close(frame.fds[0])
+            reply.send({"pid": pid}, seq=frame.seq)
+    finally:
+        os.chdir(workdir)
+        shutil.rmtree(private, ignore_errors=True)
 
 
-def _serve_item(sock: socket.socket, namespace: dict) -> None:
+def _serve_item(reply: Reply, namespace: dict) -> None:
     handles = calls.Handles()
     while True:
         try:
-            tree, buffers, _fds = wire.recv(sock)
+            frame = wire.recv(reply.sock)
         except EOFError:
             return
         try:
-            request = wire.decode(tree, buffers, resolve=handles.get)
-            _send(sock, calls.execute(namespace, handles, request), keep=handles.keep)
+            request = wire.decode(frame.tree, frame.buffers, resolve=handles.get)
+            reply.send(calls.execute(namespace, handles, request), seq=frame.seq, keep=handles.keep)
         except Exception as exc:  # a value that cannot be sent: report it, keep serving
-            _send(sock, {"raised": calls.describe_exception(exc), "stdout": "", "banned_calls": [], "op_count": 0})
-
-
-def _send(sock: socket.socket, obj: object, keep=None) -> None:
-    tree, buffers = wire.encode(obj, keep)
-    wire.send(sock, tree, buffers)
+            reply.send({"raised": calls.describe_exception(exc), "stdout": "", "banned_calls": [], "op_count": 0},
+                       seq=frame.seq)
 
 
 def warm_up() -> None:
@@ -108,9 +133,25 @@ def warm_up() -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("fd", type=int, help="the control socket")
+    parser.add_argument("key_fd", type=int, help="a pipe holding the run's secret key")
+    parser.add_argument("--drop-privileges", type=int, metavar="UID")
+    parser.add_argument("--workdir", help="parent of the submissions' private directories (default: a new temp dir)")
+    args = parser.parse_args()
+    sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]  # nothing importable from the workdir
+    key = os.read(args.key_fd, 64)
+    os.close(args.key_fd)
     torch.set_num_threads(1)
     warm_up()
-    serve_zygote(socket.socket(fileno=int(sys.argv[1])))
+    if args.drop_privileges is not None:
+        limits.drop_privileges(args.drop_privileges)
+    workdir = args.workdir or tempfile.mkdtemp(prefix="autograder-")
+    try:
+        serve_zygote(socket.socket(fileno=args.fd), key, workdir)
+    finally:
+        if not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

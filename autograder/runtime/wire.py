@@ -8,6 +8,8 @@ JSON tree plus raw byte buffers.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import math
 import socket
@@ -238,10 +240,27 @@ def roundtrip(obj: Any, keep: Callable[[Any], Handle] | None = None,
     return decode(json.loads(json.dumps(tree)), buffers, resolve)
 
 
-# -- framing: 8-byte length, JSON header, then the raw buffers -------------------------
+# -- framing: 8-byte length, JSON header, the raw buffers, then (with a key) a MAC -----
 
-def send(sock: socket.socket, tree: Any, buffers: list[bytes] = (), fds: list[int] = ()) -> None:
-    header = json.dumps({"tree": tree, "buffers": [len(b) for b in buffers]}).encode()
+@dataclass(frozen=True)
+class Frame:
+    tree: Any
+    buffers: list[bytes]
+    fds: list[int]
+    seq: int
+
+
+def _mac(key: bytes, header: bytes, buffers: list[bytes]) -> bytes:
+    mac = hmac.new(key, header, hashlib.sha256)
+    for buf in buffers:
+        mac.update(buf)
+    return mac.digest()
+
+
+def send(sock: socket.socket, tree: Any, buffers: list[bytes] = (), fds: list[int] = (), *,
+         seq: int = 0, key: bytes | None = None) -> None:
+    """One message; with ``key``, authenticated by an HMAC over its header (with seq) and buffers."""
+    header = json.dumps({"tree": tree, "buffers": [len(b) for b in buffers], "seq": seq}).encode()
     head = _LEN.pack(len(header)) + header
     if fds:
         socket.send_fds(sock, [head], list(fds))
@@ -249,10 +268,12 @@ def send(sock: socket.socket, tree: Any, buffers: list[bytes] = (), fds: list[in
         sock.sendall(head)
     for buf in buffers:
         sock.sendall(buf)
+    if key is not None:
+        sock.sendall(_mac(key, header, list(buffers)))
 
 
-def recv(sock: socket.socket, with_fds: bool = False) -> tuple[Any, list[bytes], list[int]]:
-    """One message and any descriptors sent with it; ``EOFError`` when the peer is gone."""
+def recv(sock: socket.socket, with_fds: bool = False, *, key: bytes | None = None) -> Frame:
+    """One message; ``EOFError`` when the peer is gone, ``ValueError`` when it is malformed or forged."""
     fds: list[int] = []
     if with_fds:
         data, fds, _flags, _addr = socket.recv_fds(sock, _LEN.size, 4)
@@ -264,11 +285,15 @@ def recv(sock: socket.socket, with_fds: bool = False) -> tuple[Any, list[bytes],
     (length,) = _LEN.unpack(first)
     if length > MAX_MESSAGE_BYTES:
         raise ValueError("message too large")
-    header = json.loads(_recv_exact(sock, length))
+    raw = _recv_exact(sock, length)
+    header = json.loads(raw)
     sizes = header["buffers"]
     if sum(sizes) > MAX_MESSAGE_BYTES:
         raise ValueError("message too large")
-    return header["tree"], [_recv_exact(sock, n) for n in sizes], fds
+    buffers = [_recv_exact(sock, n) for n in sizes]
+    if key is not None and not hmac.compare_digest(_recv_exact(sock, 32), _mac(key, raw, buffers)):
+        raise ValueError("a message failed authentication (forged?)")
+    return Frame(header["tree"], buffers, fds, int(header["seq"]))
 
 
 def _recv_exact(sock: socket.socket, n: int) -> bytes:

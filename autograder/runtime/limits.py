@@ -1,0 +1,45 @@
+"""Resource limits and process hygiene for the processes that hold student code."""
+from __future__ import annotations
+
+import ctypes
+import os
+import random
+import resource
+import socket
+
+import torch
+
+MEMORY_BYTES = 8 << 30  # address space; skipped where CUDA is present (it reserves far more)
+FILE_BYTES = 64 << 20
+OPEN_FILES = 1024
+PROCESSES = 256
+PR_SET_DUMPABLE = 4
+
+
+def apply(cpu_seconds: int | None = None) -> None:
+    """Limit memory, file size, open files, processes, core dumps and (if given) CPU seconds."""
+    limits = {resource.RLIMIT_FSIZE: FILE_BYTES, resource.RLIMIT_NOFILE: OPEN_FILES,
+              resource.RLIMIT_NPROC: PROCESSES, resource.RLIMIT_CORE: 0}
+    if not torch.cuda.is_available():
+        limits[resource.RLIMIT_AS] = MEMORY_BYTES
+    if cpu_seconds:
+        limits[resource.RLIMIT_CPU] = cpu_seconds
+    for kind, value in limits.items():
+        _soft, hard = resource.getrlimit(kind)
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        resource.setrlimit(kind, (value, value))
+    ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # no ptrace or /proc/PID/mem by the same uid
+
+
+def hide(sock: socket.socket) -> socket.socket:
+    """Move the channel to a random high descriptor, so student code cannot guess it."""
+    fd = os.dup2(sock.fileno(), random.randrange(OPEN_FILES // 2, OPEN_FILES - 1))
+    sock.close()
+    return socket.socket(fileno=fd)
+
+
+def drop_privileges(uid: int) -> None:
+    """Root inside the sandbox becomes ``uid`` for good, before any student code runs."""
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
