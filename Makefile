@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install demo test build clean
+.PHONY: install demo test build clean sandbox
 
 $(BIN)/autograder: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,14 @@ $(BIN)/autograder: pyproject.toml
 	$(BIN)/python -m pip install -q -e .
 	touch $@
 
-install: $(BIN)/autograder
+install: $(BIN)/autograder sandbox
+
+# bubblewrap isolates student code; installed from Debian where we may, else a visible warning.
+sandbox:
+	@command -v bwrap >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  { apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq bubblewrap >/dev/null 2>&1; }; }; } || true
+	@command -v bwrap >/dev/null 2>&1 || echo "WARNING: bubblewrap (bwrap) is missing: student code will run without the sandbox (apt-get install bubblewrap)" >&2
 
 demo: install
 	$(BIN)/autograder demo

@@ -2,24 +2,34 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from autograder.grading.sandbox import Sandbox, prepare
 from autograder.launch import Started, start_zygote
 from autograder.runtime import wire
+from autograder.runtime.limits import kill_group
 
 STARTUP_TIMEOUT = 120.0  # the zygote's import of torch, on a busy machine
 
 
 class ProcessDied(Exception):
     """The process holding student code ended (os._exit, a crash, a signal) or broke the protocol."""
+
+
+class ProtocolBroken(ProcessDied):
+    """The process sent something that is not a well-formed, authentic reply (tampering?)."""
+
+
+def expect_reply(reply: Any, keys: tuple[str, ...]) -> dict:
+    """A decoded reply must be a dict with these keys; anything else is a broken protocol."""
+    if type(reply) is not dict or not all(k in reply for k in keys):
+        raise ProtocolBroken(f"malformed reply: {type(reply).__name__}")
+    return reply
 
 
 class TimedOut(Exception):
@@ -33,10 +43,11 @@ class Channel:
     on the socket (a forgery written by student code) ends the process.
     """
 
-    def __init__(self, sock: socket.socket, pid: int, key: bytes) -> None:
+    def __init__(self, sock: socket.socket, pid: int, key: bytes, killer: Callable[[int], None]) -> None:
         self.sock = sock
         self.pid = pid
         self._key = key
+        self._killer = killer
         self._seq = 0
 
     @property
@@ -45,7 +56,7 @@ class Channel:
 
     def sibling(self, sock: socket.socket, pid: int) -> "Channel":
         """A channel to another process of the same run (same key)."""
-        return Channel(sock, pid, self._key)
+        return Channel(sock, pid, self._key, self._killer)
 
     def request(self, tree: Any, buffers: list[bytes], timeout: float, fds: list[int] = ()) -> tuple[Any, list[bytes]]:
         """Send a message and wait for its answer; the whole exchange must fit in ``timeout``."""
@@ -72,17 +83,17 @@ class Channel:
         except (socket.timeout, TimeoutError) as exc:
             self.kill()
             raise TimedOut(f"no answer within {timeout:g} s") from exc
-        except (EOFError, OSError, ValueError, KeyError) as exc:  # ValueError, KeyError: a malformed message
+        except (ValueError, KeyError, TypeError) as exc:  # a malformed or forged message
+            self.kill()
+            raise ProtocolBroken(str(exc)) from exc
+        except (EOFError, OSError) as exc:
             self.kill()
             raise ProcessDied(str(exc)) from exc
 
     def kill(self) -> None:
         """Kill the process and its whole process group; close the socket."""
-        for kill in (os.killpg, os.kill):
-            try:
-                kill(self.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        if self.alive:
+            self._killer(self.pid)
         self.sock.close()
 
 
@@ -99,7 +110,14 @@ class SubmissionProcess:
             reply, buffers = self.channel.request({"cpu_seconds": cpu_seconds}, [], timeout, fds=[theirs.fileno()])
         finally:
             theirs.close()
-        return self.channel.sibling(ours, int(wire.decode(reply, buffers)["pid"]))
+        return self.channel.sibling(ours, int(expect_reply(self._decode(reply, buffers), ("pid",))["pid"]))
+
+    def _decode(self, tree: Any, buffers: list[bytes]) -> Any:
+        try:
+            return wire.decode(tree, buffers)
+        except (ValueError, KeyError, TypeError) as exc:
+            self.channel.kill()
+            raise ProtocolBroken(str(exc)) from exc
 
     def close(self) -> None:
         self.channel.kill()
@@ -123,13 +141,29 @@ class Zygote:
             pid = self._fork_submission(cells, theirs)
         finally:
             theirs.close()
-        channel = Channel(ours, pid, self._started.key)
-        report = wire.decode(*channel.receive(timeout))
-        return SubmissionProcess(channel, report)
+        process = SubmissionProcess(Channel(ours, pid, self._started.key, self.kill), {})
+        process.report = expect_reply(process._decode(*process.channel.receive(timeout)), ("cell_errors", "stdout"))
+        return process
+
+    def kill(self, pid: int) -> None:
+        """Kill a student process group. Inside the sandbox only the zygote, which shares their
+        PID namespace, knows them by these pids; elsewhere the grader kills them itself."""
+        if not self.sandbox.active:
+            kill_group(pid)
+            return
+        with self._lock:
+            if self._started.proc.poll() is not None:
+                return  # the sandbox's PID namespace, and everything in it, is gone
+            try:
+                self._started.control.settimeout(STARTUP_TIMEOUT)
+                wire.send(self._started.control, *wire.encode({"op": "kill", "pid": pid}))
+                wire.recv(self._started.control)
+            except (EOFError, OSError):
+                pass
 
     def _fork_submission(self, cells: list[str], theirs: socket.socket) -> int:
         """Ask the zygote to fork; a zygote that died is restarted once."""
-        tree, buffers = wire.encode({"cells": cells})
+        tree, buffers = wire.encode({"op": "load", "cells": cells})
         with self._lock:
             for attempt in (1, 2):
                 if self._started.proc.poll() is not None:

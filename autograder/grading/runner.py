@@ -13,7 +13,7 @@ from autograder.checks.api import Check, CheckFailed, Item
 from autograder.checks.expect import CPU_HINT, GRAPH_HINT
 from autograder.checks.inputs import Inputs, derive_seed
 from autograder.course import Suite
-from autograder.grading.processes import ProcessDied, SubmissionProcess, TimedOut, Zygote
+from autograder.grading.processes import ProcessDied, ProtocolBroken, SubmissionProcess, TimedOut, Zygote
 from autograder.grading.results import CheckResult, ItemResult, RunResult, SubmissionResult
 from autograder.grading.student import LocalStudent, RemoteStudent, Student, StudentRaised
 from autograder.submissions import Submission
@@ -136,6 +136,8 @@ class Grader:
                 notes = [f"while loading, {e}" for e in process.report["cell_errors"]]
             except TimedOut:
                 error = f"running the submission's cells took longer than {LOAD_TIMEOUT:g} s"
+            except ProtocolBroken:
+                error = "the submission broke the grader's protocol while its cells ran (tampering?)"
             except ProcessDied:
                 error = "the submission ended its process while its cells ran (os._exit() or a crash)"
         try:
@@ -169,6 +171,9 @@ class Grader:
                 results.append(_result(check, False, f"timed out: {item.id} used up its {item.timeout:g} s "
                                                      "(an infinite loop, or a Python loop where vectorised code is needed?)"))
                 stopped = "not run: an earlier check of this item timed out"
+            except ProtocolBroken:
+                results.append(_result(check, False, "the process running your code sent a malformed or forged "
+                                                     "reply (does the submission tamper with the grader?)"))
             except ProcessDied:
                 results.append(_result(check, False, "the process running your code ended abruptly "
                                                      "(os._exit(), a crash or a signal) during this check"))

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from autograder.grading.processes import Channel
+from autograder.grading.processes import Channel, ProtocolBroken, expect_reply
 from autograder.runtime import calls, wire
 from autograder.runtime.wire import Handle
 
@@ -89,13 +89,16 @@ class Student:
         seconds = time.perf_counter() - started
         name = target if isinstance(target, str) else target.type
         what = ".".join([name, *attr])
-        raised = reply.get("raised")
-        outcome = Outcome(
-            what=what, value=reply.get("value"), raised=Raised(**raised) if raised else None,
-            stdout=str(reply.get("stdout", "")), banned_calls=list(reply.get("banned_calls", [])),
-            op_count=int(reply.get("op_count", 0)), seconds=seconds, grads=reply.get("grads"),
-            grad_error=reply.get("grad_error"), args_after=reply.get("args_after"),
-            kwargs_after=reply.get("kwargs_after"), value_after_fill=reply.get("value_after_fill"))
+        try:
+            raised = reply.get("raised")
+            outcome = Outcome(
+                what=what, value=reply.get("value"), raised=Raised(**raised) if raised else None,
+                stdout=str(reply.get("stdout", "")), banned_calls=[str(b) for b in reply.get("banned_calls", [])],
+                op_count=int(reply.get("op_count", 0)), seconds=seconds, grads=reply.get("grads"),
+                grad_error=reply.get("grad_error"), args_after=reply.get("args_after"),
+                kwargs_after=reply.get("kwargs_after"), value_after_fill=reply.get("value_after_fill"))
+        except (TypeError, ValueError) as exc:  # well framed, but not what the runtime sends
+            raise ProtocolBroken(f"malformed reply: {exc}") from exc
         self.banned_seen += [b for b in outcome.banned_calls if b not in self.banned_seen]
         return outcome
 
@@ -130,4 +133,8 @@ class RemoteStudent(Student):
     def _exchange(self, request: dict) -> dict:
         tree, buffers = wire.encode(request)
         reply, reply_buffers = self.channel.request(tree, buffers, max(0.01, self.deadline - time.monotonic()))
-        return wire.decode(reply, reply_buffers)
+        try:
+            return expect_reply(wire.decode(reply, reply_buffers), ("raised",))
+        except (ValueError, KeyError, TypeError) as exc:
+            self.channel.kill()
+            raise ProtocolBroken(str(exc)) from exc

@@ -45,7 +45,8 @@ class Reply:
 
 
 def serve_zygote(control: socket.socket, key: bytes, workdir: str) -> None:
-    """Fork a submission process for each ``load`` request, until the grader goes away."""
+    """Fork a submission process for each ``load`` request and kill on ``kill`` requests
+    (pids are only meaningful in the zygote's PID namespace), until the grader goes away."""
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
     while True:
         try:
@@ -53,6 +54,10 @@ def serve_zygote(control: socket.socket, key: bytes, workdir: str) -> None:
         except EOFError:
             return
         request = wire.decode(frame.tree, frame.buffers)
+        if request["op"] == "kill":
+            limits.kill_group(int(request["pid"]))
+            wire.send(control, *wire.encode({"killed": True}))
+            continue
         pid = os.fork()
         if pid == 0:
             control.close()
@@ -60,8 +65,7 @@ def serve_zygote(control: socket.socket, key: bytes, workdir: str) -> None:
             _serve_submission(Reply(limits.hide(socket.socket(fileno=frame.fds[0])), key), request["cells"], workdir)
             os._exit(0)
         os.close(frame.fds[0])
-        tree, buffers = wire.encode({"pid": pid})
-        wire.send(control, tree, buffers)
+        wire.send(control, *wire.encode({"pid": pid}))
 
 
 def _become_child(new_session: bool) -> None:

@@ -5,6 +5,7 @@ import ctypes
 import os
 import random
 import resource
+import signal
 import socket
 
 import torch
@@ -43,3 +44,14 @@ def drop_privileges(uid: int) -> None:
     os.setgroups([])
     os.setgid(uid)
     os.setuid(uid)
+
+
+def kill_group(pid: int) -> None:
+    """SIGKILL a student process and its process group (never this process's own group)."""
+    if pid <= 1 or pid == os.getpid():
+        return
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
