@@ -12,6 +12,17 @@ c.CourseDirectory.release_directory = "exercises"
 c.CourseDirectory.solution_directory = "solutions"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "hidden_checks.py", "mutants.py"]
 
+# The gradebook, not the student's file, is the truth: unknown grade ids lose their
+# metadata, the instructor's cells are restored, deleted ones are added back.
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "autograder.nbgrader_plugin.ForgetUnknownCells",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.OverwriteCells.add_missing_cells = True
 c.Autograde.autograde_preprocessors = [
     "autograder.nbgrader_plugin.EngineGrader",
     "nbgrader.preprocessors.IgnorePattern",

@@ -65,6 +65,26 @@ class EngineGrader(NbGraderPreprocessor):
                 new_output("execute_result", data={"text/plain": f"{item.score:g}"}, execution_count=None)]
 
 
+class ForgetUnknownCells(NbGraderPreprocessor):
+    """Before nbgrader restores the instructor's cells: a cell claiming a grade id that the
+    gradebook does not know (renamed by the student, or emptied by DeduplicateIds) becomes a
+    plain cell, and the missing one is added back by OverwriteCells (``add_missing_cells``)."""
+
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
+        from nbgrader.api import Gradebook
+
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gb:
+            notebook = gb.find_notebook(info["notebook"], info["assignment"])
+            known = {cell.name for cell in [*notebook.grade_cells, *notebook.solution_cells, *notebook.task_cells]}
+        for cell in nb.cells:
+            if "nbgrader" in cell.metadata and cell.metadata.nbgrader.get("grade_id") not in known:
+                self.log.warning("cell %r is not in the gradebook: graded as plain student code",
+                                 cell.metadata.nbgrader.get("grade_id"))
+                del cell.metadata["nbgrader"]
+        return nb, resources
+
+
 def gradebook_table(assignment: str, db_path: str) -> str:
     """Student x item scores for an assignment, read from nbgrader's gradebook."""
     from nbgrader.api import Gradebook

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import runpy
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -60,6 +61,37 @@ def item(result: SubmissionResult, item_id: str):
 
 def failed_messages(result: SubmissionResult, item_id: str) -> list[str]:
     return [c.message for c in item(result, item_id).checks if not c.passed]
+
+
+def nbgrader(course: Path, *args: str) -> None:
+    """Run one of nbgrader's own commands in a course directory."""
+    from autograder.build import tool_env
+
+    subprocess.run([sys.executable, "-m", "nbgrader", *args, "--log-level=ERROR"], cwd=course, check=True,
+                   env=tool_env(), timeout=600)
+
+
+def new_course(root: Path) -> Path:
+    """A copy of the course's source and config, with the release and solutions generated."""
+    shutil.copytree(ROOT / "source", root / "source")
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
+    nbgrader(root, "generate_solution", ASSIGNMENT, "--force")
+    return root
+
+
+def submit(course: Path, student: str, nb: nbformat.NotebookNode) -> None:
+    folder = course / "submitted" / student / ASSIGNMENT
+    folder.mkdir(parents=True)
+    nbformat.write(nb, folder / f"{ASSIGNMENT}.ipynb")
+
+
+def gradebook_scores(course: Path, students: list[str]) -> dict[str, dict[str, float | None]]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return {s: {g.name: (None if g.needs_manual_grade else g.score)
+                    for g in gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, s).grades} for s in students}
 
 
 def cli(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -1,15 +1,10 @@
 """nbgrader's own commands work on the course and grade through the engine, with partial credit."""
 import csv
-import shutil
-import subprocess
-import sys
 
 import nbformat
 import pytest
-from nbgrader.api import Gradebook
 
-from autograder.build import tool_env
-from conftest import ASSIGNMENT, ROOT
+from conftest import ASSIGNMENT, gradebook_scores, nbgrader, new_course, submit
 
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 NAN_ON_ZERO_ROWS = "def normalize_rows(x, eps=1e-12):\n    return x / x.norm(dim=1, keepdim=True)\n"
@@ -23,17 +18,6 @@ WARNS = ("import sys, warnings\n"
          "    return _plain(x, y)\n")
 
 
-def nbgrader(course, *args):
-    subprocess.run([sys.executable, "-m", "nbgrader", *args, "--log-level=ERROR"], cwd=course, check=True,
-                   env=tool_env(), timeout=600)
-
-
-def submit(course, student, nb):
-    folder = course / "submitted" / student / ASSIGNMENT
-    folder.mkdir(parents=True)
-    nbformat.write(nb, folder / NOTEBOOK)
-
-
 def with_extra_cell(nb, source, after_grade_id):
     nb = nbformat.from_dict(nb)
     index = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == after_grade_id)
@@ -43,11 +27,7 @@ def with_extra_cell(nb, source, after_grade_id):
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    course = tmp_path_factory.mktemp("course")
-    shutil.copytree(ROOT / "source", course / "source")
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
-    nbgrader(course, "generate_solution", ASSIGNMENT, "--force")
+    course = new_course(tmp_path_factory.mktemp("course"))
     solution = nbformat.read(course / "solutions" / ASSIGNMENT / NOTEBOOK, as_version=4)
     release = nbformat.read(course / "exercises" / ASSIGNMENT / NOTEBOOK, as_version=4)
     submit(course, "alice", solution)
@@ -61,9 +41,7 @@ def course(tmp_path_factory):
 
 
 def scores(course):
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        return {s: {g.name: g.score for g in gb.find_submission_notebook(NOTEBOOK[:-6], ASSIGNMENT, s).grades}
-                for s in ("alice", "bob", "carol", "dave")}
+    return gradebook_scores(course, ["alice", "bob", "carol", "dave"])
 
 
 def test_gradebook_holds_full_partial_and_zero_scores(course):

@@ -58,7 +58,7 @@ def serve_zygote(control: socket.socket, key: bytes, workdir: str) -> None:
             limits.kill_group(int(request["pid"]))
             wire.send(control, *wire.encode({"killed": True}))
             continue
-        pid = os.fork()
+        pid = limits.fork_patiently()
         if pid == 0:
             control.close()
             _become_child(new_session=True)
@@ -83,7 +83,8 @@ def _become_child(new_session: bool) -> None:
 
 
 def _serve_submission(reply: Reply, cells: list[str], workdir: str) -> None:
-    limits.apply()
+    limits.apply(processes=limits.SUBMISSION_PROCESSES)
+    limits.adopt_orphans()
     private = tempfile.mkdtemp(prefix="submission-", dir=workdir)
     os.chdir(private)
     try:
@@ -95,11 +96,11 @@ def _serve_submission(reply: Reply, cells: list[str], workdir: str) -> None:
                 frame = wire.recv(reply.sock, with_fds=True)
             except EOFError:
                 return
-            pid = os.fork()
+            pid = limits.fork_patiently()
             if pid == 0:
                 reply.sock.close()
                 _become_child(new_session=False)
-                limits.apply(cpu_seconds=int(frame.tree["cpu_seconds"]))
+                limits.apply(processes=limits.ITEM_PROCESSES, cpu_seconds=int(frame.tree["cpu_seconds"]))
                 _serve_item(reply.on(limits.hide(socket.socket(fileno=frame.fds[0]))), namespace)
                 os._exit(0)
             os.close(frame.fds[0])

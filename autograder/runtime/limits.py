@@ -7,20 +7,25 @@ import random
 import resource
 import signal
 import socket
+import time
 
 import torch
 
 MEMORY_BYTES = 8 << 30  # address space; skipped where CUDA is present (it reserves far more)
 FILE_BYTES = 64 << 20
 OPEN_FILES = 1024
-PROCESSES = 256
+# The process limit counts every process of the uid: items stop well below the submission
+# processes' limit, so a fork bomb in one item never stops a submission process from forking.
+SUBMISSION_PROCESSES = 1024
+ITEM_PROCESSES = 128
 PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
 
 
-def apply(cpu_seconds: int | None = None) -> None:
+def apply(processes: int, cpu_seconds: int | None = None) -> None:
     """Limit memory, file size, open files, processes, core dumps and (if given) CPU seconds."""
     limits = {resource.RLIMIT_FSIZE: FILE_BYTES, resource.RLIMIT_NOFILE: OPEN_FILES,
-              resource.RLIMIT_NPROC: PROCESSES, resource.RLIMIT_CORE: 0}
+              resource.RLIMIT_NPROC: processes, resource.RLIMIT_CORE: 0}
     if not torch.cuda.is_available():
         limits[resource.RLIMIT_AS] = MEMORY_BYTES
     if cpu_seconds:
@@ -30,6 +35,21 @@ def apply(cpu_seconds: int | None = None) -> None:
         value = value if hard == resource.RLIM_INFINITY else min(value, hard)
         resource.setrlimit(kind, (value, value))
     ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # no ptrace or /proc/PID/mem by the same uid
+
+
+def adopt_orphans() -> None:
+    """Become the reaper of orphaned descendants (with SIGCHLD ignored, they never linger)."""
+    ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def fork_patiently(attempts: int = 40) -> int:
+    """os.fork, retried briefly while killed processes are still being reaped."""
+    for attempt in range(attempts):
+        try:
+            return os.fork()
+        except BlockingIOError:
+            time.sleep(0.05 * (attempt + 1))
+    return os.fork()
 
 
 def hide(sock: socket.socket) -> socket.socket:
