@@ -9,9 +9,7 @@ import signal
 import socket
 import time
 
-import torch
-
-MEMORY_BYTES = 8 << 30  # address space; skipped where CUDA is present (it reserves far more)
+MEMORY_BYTES = 8 << 30  # address space; skipped where an NVIDIA GPU is present (CUDA reserves far more)
 FILE_BYTES = 64 << 20
 OPEN_FILES = 1024
 # The process limit counts every process of the uid: items stop well below the submission
@@ -26,7 +24,7 @@ def apply(processes: int, cpu_seconds: int | None = None) -> None:
     """Limit memory, file size, open files, processes, core dumps and (if given) CPU seconds."""
     limits = {resource.RLIMIT_FSIZE: FILE_BYTES, resource.RLIMIT_NOFILE: OPEN_FILES,
               resource.RLIMIT_NPROC: processes, resource.RLIMIT_CORE: 0}
-    if not torch.cuda.is_available():
+    if not os.path.exists("/dev/nvidiactl"):  # not torch.cuda.is_available(): it would init CUDA before a fork
         limits[resource.RLIMIT_AS] = MEMORY_BYTES
     if cpu_seconds:
         limits[resource.RLIMIT_CPU] = cpu_seconds
