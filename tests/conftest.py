@@ -23,6 +23,15 @@ SOLUTION = ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 RELEASE = ROOT / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 
 
+def needs_bubblewrap():
+    """Skip, saying why, where bubblewrap cannot run (the kit then falls back with a warning)."""
+    from autograder.grading.sandbox import bwrap_problem
+
+    problem = bwrap_problem()
+    if problem:
+        pytest.skip(f"sandbox unavailable here: {problem}")
+
+
 @pytest.fixture(scope="session")
 def zygote():
     z = Zygote()

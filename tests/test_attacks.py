@@ -9,9 +9,9 @@ import pytest
 from attacks import ATTACKS, Attack
 from autograder.grading.processes import Zygote
 from autograder.grading.runner import Grader
-from autograder.grading.sandbox import bwrap_problem, prepare
+from autograder.grading.sandbox import prepare
 from autograder.submissions import Submission
-from conftest import ROOT, item
+from conftest import ROOT, item, needs_bubblewrap
 
 SANDBOX_MODES = ["auto", "off"]
 WATCHED = [Path("/tmp"), ROOT, ROOT / "source" / "01_tensors", Path.home()]
@@ -25,7 +25,7 @@ def planted_files() -> set[Path]:
 @pytest.fixture(scope="module", params=SANDBOX_MODES)
 def sandboxed(request):
     if request.param == "auto":
-        assert bwrap_problem() is None, "bubblewrap must be active on this machine for the attack suite"
+        needs_bubblewrap()
     zygote = Zygote(sandbox=prepare(request.param))
     yield request.param, zygote
     zygote.close()

@@ -8,7 +8,7 @@ import pytest
 from autograder.grading.processes import Zygote
 from autograder.grading.sandbox import prepare
 from autograder.grading.student import RemoteStudent
-from conftest import ROOT, SOLUTION, cli
+from conftest import ROOT, SOLUTION, cli, needs_bubblewrap
 
 PROBE = '''
 import os, socket
@@ -50,6 +50,7 @@ def run_probe(mode: str) -> dict:
 
 
 def test_sandboxed_code_cannot_read_the_course_or_open_a_socket():
+    needs_bubblewrap()
     seen = run_probe("required")
     assert all(seen[path].startswith("denied") for path in SECRETS), seen
     listing = seen[str(ROOT)].removeprefix("listed ").split(",")
@@ -77,5 +78,6 @@ def test_required_refuses_to_grade_without_bubblewrap():
 
 @pytest.mark.parametrize("mode", ["auto", "required"])
 def test_json_reports_an_active_sandbox(mode):
+    needs_bubblewrap()
     doc = json.loads(cli("grade", "01_tensors", str(SOLUTION), "--format", "json", "--sandbox", mode).stdout)
     assert doc["sandbox"] == {"mode": mode, "active": True, "note": "bubblewrap"}
