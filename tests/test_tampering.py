@@ -7,6 +7,7 @@ import pytest
 
 from conftest import ASSIGNMENT, gradebook_scores, nbgrader, new_course, submit
 
+pytestmark = pytest.mark.filterwarnings("ignore::nbformat.warnings.DuplicateCellId")  # the duplicate is the test
 ITEMS = ["pairwise_sq_dists", "normalize_rows", "one_hot", "to_numpy", "from_numpy_shared", "attention_scores",
          "nhwc_to_nchw"]
 
