@@ -33,9 +33,6 @@ class Inputs:
     def randint(self, low: int, high: int, *shape: int) -> torch.Tensor:
         return torch.randint(low, high, shape, generator=self.generator)
 
-    def uniform(self, low: float, high: float) -> float:
-        return self.py.uniform(low, high)
-
     def choice(self, options: list):
         return self.py.choice(options)
 

@@ -92,22 +92,10 @@ def zero_item(item: Item, suite: Suite, reason: str) -> ItemResult:
 class Grader:
     """Grades submissions of one assignment; one zygote serves every submission."""
 
-    def __init__(self, suite: Suite, seed: int | None = None, zygote: Zygote | None = None) -> None:
+    def __init__(self, suite: Suite, zygote: Zygote, seed: int | None = None) -> None:
         self.suite = suite
+        self.zygote = zygote
         self.seed = new_seed() if seed is None else seed
-        self._zygote = zygote
-        self._own_zygote = zygote is None
-
-    @property
-    def zygote(self) -> Zygote:
-        if self._zygote is None:
-            self._zygote = Zygote()
-        return self._zygote
-
-    def close(self) -> None:
-        if self._own_zygote and self._zygote is not None:
-            self._zygote.close()
-            self._zygote = None
 
     def grade_all(self, submissions: list[Submission], workers: int = 1,
                   on_done: Callable[[SubmissionResult], None] | None = None) -> RunResult:

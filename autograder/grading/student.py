@@ -102,9 +102,6 @@ class Student:
         self.banned_seen += [b for b in outcome.banned_calls if b not in self.banned_seen]
         return outcome
 
-    def defines(self, name: str) -> bool:
-        return self.run(name, call=False).raised is None
-
     def _exchange(self, request: dict) -> dict:
         raise NotImplementedError
 
