@@ -1,4 +1,8 @@
 """Student code runs in a child process: it can neither reach the verdicts nor take other items down."""
+from autograder.grading.processes import Zygote
+from autograder.grading.runner import Grader
+from autograder.grading.sandbox import prepare
+from autograder.submissions import Submission
 from conftest import failed_messages, item
 
 WRONG_PAIRWISE_WITH_PATCHES = """
@@ -64,6 +68,19 @@ def test_printed_verdicts_are_ignored(grade, solution_cells):
              '    return q\n')
     result = grade(solution_cells + [noisy])
     assert item(result, "attention_scores").score < 3
+
+
+def test_a_child_that_blows_up_leaves_later_submissions_alone(suite, solution_cells):
+    """An exception in a forked child must not unwind into the zygote's code it copied
+    (with --sandbox off that code would delete the zygote's working directory)."""
+    breaker = "import autograder.runtime.wire as w\nw.Decoder.decode = lambda self, node: None\n"
+    zygote = Zygote(sandbox=prepare("off"))
+    try:
+        grader = Grader(suite, zygote=zygote, seed=3)
+        assert grader.grade(Submission("breaker", "-", solution_cells + [breaker])).score == 0
+        assert grader.grade(Submission("next", "-", solution_cells)).score == 21.0
+    finally:
+        zygote.close()
 
 
 def test_a_dead_zygote_is_restarted(grade, solution_cells, zygote):

@@ -7,7 +7,6 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from autograder.grading.sandbox import Sandbox, prepare
 from autograder.launch import Started, start_zygote
@@ -23,13 +22,6 @@ class ProcessDied(Exception):
 
 class ProtocolBroken(ProcessDied):
     """The process sent something that is not a well-formed, authentic reply (tampering?)."""
-
-
-def expect_reply(reply: Any, keys: tuple[str, ...]) -> dict:
-    """A decoded reply must be a dict with these keys; anything else is a broken protocol."""
-    if type(reply) is not dict or not all(k in reply for k in keys):
-        raise ProtocolBroken(f"malformed reply: {type(reply).__name__}")
-    return reply
 
 
 class TimedOut(Exception):
@@ -58,22 +50,27 @@ class Channel:
         """A channel to another process of the same run (same key)."""
         return Channel(sock, pid, self._key, self._killer)
 
-    def request(self, tree: Any, buffers: list[bytes], timeout: float, fds: list[int] = ()) -> tuple[Any, list[bytes]]:
+    def ask(self, message: dict, timeout: float, keys: tuple[str, ...], fds: list[int] = ()) -> dict:
         """Send a message and wait for its answer; the whole exchange must fit in ``timeout``."""
         deadline = time.monotonic() + timeout
         self._seq += 1
+        tree, buffers = wire.encode(message)
         with self._failures(timeout):
             self.sock.settimeout(timeout)
             wire.send(self.sock, tree, buffers, fds, seq=self._seq)
-        return self.receive(max(0.001, deadline - time.monotonic()), seq=self._seq)
+        return self.answer(max(0.001, deadline - time.monotonic()), keys, seq=self._seq)
 
-    def receive(self, timeout: float, seq: int = 0) -> tuple[Any, list[bytes]]:
+    def answer(self, timeout: float, keys: tuple[str, ...], seq: int = 0) -> dict:
+        """The next reply: authentic, answering request ``seq``, a dict holding ``keys``."""
         with self._failures(timeout):
             self.sock.settimeout(timeout)
             frame = wire.recv(self.sock, key=self._key)
             if frame.seq != seq:
                 raise ValueError(f"reply {frame.seq} to request {seq} (forged?)")
-        return frame.tree, frame.buffers
+            reply = wire.decode(frame.tree, frame.buffers)
+            if type(reply) is not dict or not all(k in reply for k in keys):
+                raise ValueError(f"malformed reply: {type(reply).__name__}")
+        return reply
 
     @contextlib.contextmanager
     def _failures(self, timeout: float) -> Iterator[None]:
@@ -83,7 +80,7 @@ class Channel:
         except (socket.timeout, TimeoutError) as exc:
             self.kill()
             raise TimedOut(f"no answer within {timeout:g} s") from exc
-        except (ValueError, KeyError, TypeError) as exc:  # a malformed or forged message
+        except (ValueError, KeyError, TypeError, RuntimeError) as exc:  # a malformed or forged message
             self.kill()
             raise ProtocolBroken(str(exc)) from exc
         except (EOFError, OSError) as exc:
@@ -107,17 +104,10 @@ class SubmissionProcess:
     def fork_item(self, cpu_seconds: int, timeout: float = 30.0) -> Channel:
         ours, theirs = socket.socketpair()
         try:
-            reply, buffers = self.channel.request({"cpu_seconds": cpu_seconds}, [], timeout, fds=[theirs.fileno()])
+            reply = self.channel.ask({"cpu_seconds": cpu_seconds}, timeout, keys=("pid",), fds=[theirs.fileno()])
         finally:
             theirs.close()
-        return self.channel.sibling(ours, int(expect_reply(self._decode(reply, buffers), ("pid",))["pid"]))
-
-    def _decode(self, tree: Any, buffers: list[bytes]) -> Any:
-        try:
-            return wire.decode(tree, buffers)
-        except (ValueError, KeyError, TypeError) as exc:
-            self.channel.kill()
-            raise ProtocolBroken(str(exc)) from exc
+        return self.channel.sibling(ours, int(reply["pid"]))
 
     def close(self) -> None:
         self.channel.kill()
@@ -141,9 +131,8 @@ class Zygote:
             pid = self._fork_submission(cells, theirs)
         finally:
             theirs.close()
-        process = SubmissionProcess(Channel(ours, pid, self._started.key, self.kill), {})
-        process.report = expect_reply(process._decode(*process.channel.receive(timeout)), ("cell_errors", "stdout"))
-        return process
+        channel = Channel(ours, pid, self._started.key, self.kill)
+        return SubmissionProcess(channel, channel.answer(timeout, keys=("cell_errors", "stdout")))
 
     def kill(self, pid: int) -> None:
         """Kill a student process group. Inside the sandbox only the zygote, which shares their
@@ -155,31 +144,32 @@ class Zygote:
             if self._started.proc.poll() is not None:
                 return  # the sandbox's PID namespace, and everything in it, is gone
             try:
-                self._started.control.settimeout(STARTUP_TIMEOUT)
-                wire.send(self._started.control, *wire.encode({"op": "kill", "pid": pid}))
-                wire.recv(self._started.control)
+                self._ask_zygote({"op": "kill", "pid": pid})
             except (EOFError, OSError):
                 pass
 
     def _fork_submission(self, cells: list[str], theirs: socket.socket) -> int:
         """Ask the zygote to fork; a zygote that died is restarted once."""
-        tree, buffers = wire.encode({"op": "load", "cells": cells})
         with self._lock:
             for attempt in (1, 2):
                 if self._started.proc.poll() is not None:
                     self._restart()
                 try:
-                    control = self._started.control
-                    control.settimeout(STARTUP_TIMEOUT)
-                    wire.send(control, tree, buffers, [theirs.fileno()])
-                    frame = wire.recv(control)
-                    return int(wire.decode(frame.tree, frame.buffers)["pid"])
+                    return int(self._ask_zygote({"op": "load", "cells": cells}, [theirs.fileno()])["pid"])
                 except (EOFError, OSError):
                     self._started.proc.kill()
                     self._started.proc.wait()
                     if attempt == 2:
                         raise ProcessDied("the zygote process could not fork the submission")
         raise AssertionError("unreachable")
+
+    def _ask_zygote(self, message: dict, fds: list[int] = ()) -> dict:
+        """One exchange on the control socket (the caller holds the lock)."""
+        control = self._started.control
+        control.settimeout(STARTUP_TIMEOUT)
+        wire.send(control, *wire.encode(message), fds)
+        frame = wire.recv(control)
+        return wire.decode(frame.tree, frame.buffers)
 
     def _restart(self) -> None:
         self._started.control.close()

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from autograder.grading.processes import Channel, ProtocolBroken, expect_reply
+from autograder.grading.processes import Channel, ProtocolBroken
 from autograder.runtime import calls, wire
 from autograder.runtime.wire import Handle
 
@@ -128,10 +128,4 @@ class RemoteStudent(Student):
         self.deadline = deadline
 
     def _exchange(self, request: dict) -> dict:
-        tree, buffers = wire.encode(request)
-        reply, reply_buffers = self.channel.request(tree, buffers, max(0.01, self.deadline - time.monotonic()))
-        try:
-            return expect_reply(wire.decode(reply, reply_buffers), ("raised",))
-        except (ValueError, KeyError, TypeError) as exc:
-            self.channel.kill()
-            raise ProtocolBroken(str(exc)) from exc
+        return self.channel.ask(request, max(0.01, self.deadline - time.monotonic()), keys=("raised",))

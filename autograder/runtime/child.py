@@ -19,6 +19,8 @@ import signal  # noqa: E402
 import socket  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import NoReturn  # noqa: E402
 
 import numpy  # noqa: E402  (preloaded for every submission)
 import torch  # noqa: E402
@@ -61,11 +63,22 @@ def serve_zygote(control: socket.socket, key: bytes, workdir: str) -> None:
         pid = limits.fork_patiently()
         if pid == 0:
             control.close()
-            _become_child(new_session=True)
-            _serve_submission(Reply(limits.hide(socket.socket(fileno=frame.fds[0])), key), request["cells"], workdir)
-            os._exit(0)
+            _as_child(lambda: _serve_submission(Reply(limits.hide(socket.socket(fileno=frame.fds[0])), key),
+                                                request["cells"], workdir), new_session=True)
         os.close(frame.fds[0])
         wire.send(control, *wire.encode({"pid": pid}))
+
+
+def _as_child(body: Callable[[], None], new_session: bool) -> NoReturn:
+    """Run a forked child's body and exit: whatever it raises, it never unwinds into the
+    parent's code that the fork copied (such as cleaning up the parent's directories)."""
+    code = 1
+    try:
+        _become_child(new_session)
+        body()
+        code = 0
+    finally:
+        os._exit(code)
 
 
 def _become_child(new_session: bool) -> None:
@@ -99,10 +112,8 @@ def _serve_submission(reply: Reply, cells: list[str], workdir: str) -> None:
             pid = limits.fork_patiently()
             if pid == 0:
                 reply.sock.close()
-                _become_child(new_session=False)
-                limits.apply(processes=limits.ITEM_PROCESSES, cpu_seconds=int(frame.tree["cpu_seconds"]))
-                _serve_item(reply.on(limits.hide(socket.socket(fileno=frame.fds[0]))), namespace)
-                os._exit(0)
+                _as_child(lambda: _serve_item(reply.on(limits.hide(socket.socket(fileno=frame.fds[0]))), namespace,
+                                              wire.decode(frame.tree, frame.buffers)), new_session=False)
             os.close(frame.fds[0])
             reply.send({"pid": pid}, seq=frame.seq)
     finally:
@@ -110,7 +121,8 @@ def _serve_submission(reply: Reply, cells: list[str], workdir: str) -> None:
         shutil.rmtree(private, ignore_errors=True)
 
 
-def _serve_item(reply: Reply, namespace: dict) -> None:
+def _serve_item(reply: Reply, namespace: dict, fork_request: dict) -> None:
+    limits.apply(processes=limits.ITEM_PROCESSES, cpu_seconds=int(fork_request["cpu_seconds"]))
     handles = calls.Handles()
     while True:
         try:
