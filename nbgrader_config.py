@@ -10,7 +10,8 @@ c.CourseDirectory.course_id = "pytorch-kit"
 c.CourseDirectory.source_directory = "source"
 c.CourseDirectory.release_directory = "exercises"
 c.CourseDirectory.solution_directory = "solutions"
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "hidden_checks.py", "mutants.py"]
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "hidden_checks.py", "mutants.py",
+                             "alternatives.py"]
 
 # The gradebook, not the student's file, is the truth: unknown grade ids lose their
 # metadata, the instructor's cells are restored, deleted ones are added back.

@@ -34,6 +34,15 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
     build.add_argument("--course", help="course directory (default: the current one)")
 
+    validate = sub.add_parser("validate", help="authoring check: reference over K seeds, release scores 0, "
+                                                "every known mistake caught")
+    validate.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", choices=[[], *sorted(ASSIGNMENTS)])
+    validate.add_argument("--seeds", type=int, default=20, metavar="K", help="reference runs (default 20)")
+    _add_run_options(validate, formats=False)
+
+    coverage = sub.add_parser("coverage", help="print the item x category table of checks (docs/COVERAGE.md)")
+    coverage.add_argument("--course", help="instructor's course directory holding source/ (default: found)")
+
     sub.add_parser("demo", help="build the course, grade sample submissions with nbgrader, print the table")
 
     book = sub.add_parser("gradebook", help="print the student x item table from nbgrader's gradebook")
@@ -42,8 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=FORMATS, default="table")
+def _add_run_options(parser: argparse.ArgumentParser, formats: bool = True) -> None:
+    if formats:
+        parser.add_argument("--format", choices=FORMATS, default="table")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--seed", type=int, help="replay a run: the seed is printed with every result")
     parser.add_argument("--course", help="instructor's course directory holding source/ (default: found)")
@@ -55,15 +65,23 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     args = build_parser().parse_args(argv)
     try:
-        started = start_zygote(prepare(args.sandbox)) if args.command in ("grade", "check") else None
+        started = start_zygote(prepare(args.sandbox)) if args.command in ("grade", "check", "validate") else None
     except SandboxUnavailable as exc:
         print(f"autograder: {exc}", file=sys.stderr)
         return 1
     from autograder.course import CourseError  # torch loads here, while the zygote starts
 
     try:
+        if started and args.command == "validate":
+            return _validate(args, started)
         if started:
             return _grade(args, started)
+        if args.command == "coverage":
+            from autograder.course import course_root
+            from autograder.coverage import coverage_table
+
+            print(coverage_table(course_root(args.course)), end="")
+            return 0
         if args.command == "build":
             from autograder.build import build_course
 
@@ -108,6 +126,28 @@ def _grade(args: argparse.Namespace, started: Started) -> int:
     if hidden and args.gradescope:
         Path(args.gradescope).write_text(report.to_gradescope(run))
     return 0
+
+
+def _validate(args: argparse.Namespace, started: Started) -> int:
+    from autograder.course import course_root
+    from autograder.grading.processes import Zygote
+    from autograder.grading.runner import new_seed
+    from autograder.validate import validate
+
+    base = new_seed() if args.seed is None else args.seed
+    seeds = [base + k for k in range(max(1, args.seeds))]
+    zygote = Zygote(started)
+    problems = 0
+    try:
+        for assignment in args.assignments or sorted(ASSIGNMENTS):
+            report = validate(assignment, course_root(args.course), zygote, seeds, args.workers)
+            sys.stdout.write(report.table())
+            sys.stdout.flush()
+            problems += len(report.problems)
+    finally:
+        zygote.close()
+    print(f"{problems} problem(s); seeds {seeds[0]}..{seeds[-1]} (replay with --seed {base})")
+    return 1 if problems else 0
 
 
 def _default_submission(assignment: str) -> str:

@@ -71,19 +71,22 @@ class Student:
 
     def run(self, target: str | Handle, *args: Any, kwargs: dict | None = None, attr: tuple[str, ...] = (),
             call: bool = True, grad_wrt: tuple[int, ...] = (), grad_output: Any = None, keep: bool = False,
-            return_args: bool = False, fill_after: tuple[int, Any] | None = None) -> Outcome:
+            return_args: bool = False, fill_after: tuple[int, Any] | None = None, simulate: bool = False,
+            fixture: bool = False) -> Outcome:
         """Call ``target`` (a name or a kept object, then ``attr``) and observe what happened.
 
         grad_wrt: indices of tensor arguments to differentiate the result by (with
         ``grad_output`` for non-scalar results); keep: leave the result in the student's
         process and get a Handle; return_args: the arguments as they are after the call;
         fill_after: ``(index, value)`` written into that argument after the call, the
-        result then reported again as ``value_after_fill`` (shared memory shows).
+        result then reported again as ``value_after_fill`` (shared memory shows); simulate:
+        run inside the simulated CUDA device; fixture: target names a trusted helper of
+        :mod:`autograder.fixtures` instead of a student name.
         """
         request = {"target": target, "attr": list(attr), "args": list(args), "kwargs": kwargs or {},
                    "call": call, "grad_wrt": list(grad_wrt), "grad_output": grad_output, "keep": keep,
                    "return_args": return_args, "fill_after": list(fill_after) if fill_after else None,
-                   "banned": list(self.banned)}
+                   "simulate": simulate, "fixture": fixture, "banned": list(self.banned)}
         started = time.perf_counter()
         reply = self._exchange(request)
         seconds = time.perf_counter() - started
@@ -101,6 +104,11 @@ class Student:
             raise ProtocolBroken(f"malformed reply: {exc}") from exc
         self.banned_seen += [b for b in outcome.banned_calls if b not in self.banned_seen]
         return outcome
+
+    def fixture(self, name: str, *args: Any, simulate: bool = False, **kwargs: Any) -> Any:
+        """Run the trusted helper ``name`` ("module.function" of autograder.fixtures) next to student
+        code; its value, with objects that cannot travel as plain data left there behind Handles."""
+        return self.run(name, *args, kwargs=kwargs, fixture=True, simulate=simulate).result()
 
     def _exchange(self, request: dict) -> dict:
         raise NotImplementedError

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch.overrides import TorchFunctionMode
 
+from autograder import fixtures
 from autograder.runtime import simdevice
 from autograder.runtime.wire import Handle, safe_repr, type_name
 
@@ -85,7 +86,9 @@ def execute(namespace: dict, handles: Handles, request: dict) -> dict:
     """Perform a ``call`` request and return its outcome as plain data.
 
     request: ``target`` (a name in the namespace, or a Handle), ``attr`` (attribute path
-    applied to it), ``args``, ``kwargs``, and options ``call`` (False: just fetch the
+    applied to it), ``args``, ``kwargs``, and options ``fixture`` (target names a trusted
+    helper of :mod:`autograder.fixtures`, not a student name), ``simulate`` (run inside
+    the simulated CUDA device even without sim arguments), ``call`` (False: just fetch the
     attribute), ``grad_wrt`` (indices of tensor args to differentiate with respect to),
     ``grad_output``, ``banned`` (dotted names), ``keep`` (return a handle, not the value),
     ``return_args`` and ``fill_after`` (``[index, value]``: write value into that argument
@@ -96,7 +99,7 @@ def execute(namespace: dict, handles: Handles, request: dict) -> dict:
     for index in grad_wrt:
         args[index] = args[index].detach().requires_grad_(True)
     recorder = _Recorder(resolve_banned(request.get("banned", [])))
-    simulated = any(simdevice.is_sim(a) for a in [*args, *kwargs.values()])
+    simulated = request.get("simulate") or any(simdevice.is_sim(a) for a in [*args, *kwargs.values()])
     stdout = io.StringIO()
     outcome: dict[str, Any] = {"raised": None}
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stdout), \
@@ -104,7 +107,8 @@ def execute(namespace: dict, handles: Handles, request: dict) -> dict:
         warnings.simplefilter("always")
         try:
             target = _target(namespace, handles, request)
-            with simdevice.simulated_device() if simulated else contextlib.nullcontext(), recorder:
+            with simdevice.simulated_device() if simulated else contextlib.nullcontext(), \
+                    torch.enable_grad() if grad_wrt else contextlib.nullcontext(), recorder:
                 value = target(*args, **kwargs) if request.get("call", True) else target
             outcome["value"] = handles.keep(value) if request.get("keep") else value
             if grad_wrt:
@@ -128,7 +132,10 @@ def execute(namespace: dict, handles: Handles, request: dict) -> dict:
 
 def _target(namespace: dict, handles: Handles, request: dict) -> Any:
     target = request["target"]  # a name, or an object a handle resolved to
-    obj = _lookup(namespace, target) if isinstance(target, str) else target
+    if request.get("fixture"):
+        obj = fixtures.resolve(str(target))
+    else:
+        obj = _lookup(namespace, target) if isinstance(target, str) else target
     for attr in request.get("attr", []):
         obj = getattr(obj, attr)
     return obj
