@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install demo test build clean sandbox
+.PHONY: install demo test bench build clean sandbox
 
 $(BIN)/autograder: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# stock nbgrader vs the kit on a synthetic class; the last line is speedup_vs_nbgrader=<ratio>
+bench: install
+	$(BIN)/python bench/class_bench.py
 
 build: install
 	$(BIN)/autograder build

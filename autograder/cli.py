@@ -13,6 +13,7 @@ from autograder.launch import Started, start_zygote
 
 log = logging.getLogger("autograder")
 FORMATS = ("csv", "json", "table")
+DEFAULT_JOURNAL = ".autograder"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +25,12 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("submissions", nargs="+", metavar="SUBMISSION")
     _add_run_options(grade)
     grade.add_argument("--gradescope", metavar="FILE", help="also write Gradescope's results.json")
+    grade.add_argument("--dask", metavar="ADDRESS", help="grade on a Dask distributed cluster (scheduler address, "
+                                                          "or 'config' for Dask's own configuration)")
+    grade.add_argument("--journal", default=DEFAULT_JOURNAL, metavar="DIR",
+                       help="where results are recorded as they finish, so a killed batch resumes "
+                            f"(default {DEFAULT_JOURNAL}; 'none' to keep no record)")
+    grade.add_argument("--force", action="store_true", help="regrade everything, ignoring a killed batch's results")
 
     check = sub.add_parser("check", help="run the public checks only (the students' self-check)")
     check.add_argument("assignment", choices=sorted(ASSIGNMENTS))
@@ -65,16 +72,16 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     args = build_parser().parse_args(argv)
     try:
-        started = start_zygote(prepare(args.sandbox)) if args.command in ("grade", "check", "validate") else None
+        started = start_zygote(prepare(args.sandbox)) if args.command in ("grade", "check", "validate") and not getattr(args, "dask", None) else None
     except SandboxUnavailable as exc:
         print(f"autograder: {exc}", file=sys.stderr)
         return 1
     from autograder.course import CourseError  # torch loads here, while the zygote starts
 
     try:
-        if started and args.command == "validate":
+        if args.command == "validate":
             return _validate(args, started)
-        if started:
+        if args.command in ("grade", "check"):
             return _grade(args, started)
         if args.command == "coverage":
             from autograder.course import course_root
@@ -100,27 +107,33 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _grade(args: argparse.Namespace, started: Started) -> int:
+def _grade(args: argparse.Namespace, started: Started | None) -> int:
     from autograder import report
-    from autograder.course import load_suite
+    from autograder.batch import Placement, run_batch
+    from autograder.course import course_root, load_suite
+    from autograder.grading.journal import Journal, journal_path, suite_fingerprint
     from autograder.grading.processes import Zygote
-    from autograder.grading.results import SubmissionResult
-    from autograder.grading.runner import Grader
+    from autograder.grading.runner import new_seed
     from autograder.submissions import discover
 
-    def progress(result: SubmissionResult) -> None:
-        log.info("graded %s: %g/%g in %.2f s%s", result.id, result.score, result.max_score, result.seconds,
-                 f" ({result.error})" if result.error else "")
-
-    zygote = Zygote(started)
+    zygote = Zygote(started) if started else None
     hidden = args.command == "grade"
     try:
         suite = load_suite(args.assignment, hidden=hidden, course=args.course)
         paths = args.submissions if hidden else [args.submission or _default_submission(args.assignment)]
-        grader = Grader(suite, seed=args.seed, zygote=zygote)
-        run = grader.grade_all(discover(paths, args.assignment), workers=args.workers, on_done=progress)
+        submissions = discover(paths, args.assignment)
+        journal = None
+        if hidden and args.journal != "none":
+            course = course_root(args.course)
+            path = journal_path(args.journal, args.assignment, [*paths, f"--sandbox={args.sandbox}"])
+            journal = Journal(path, args.seed, suite_fingerprint(args.assignment, course), force=args.force)
+        seed = journal.seed if journal and journal.seed is not None else args.seed
+        seed = new_seed() if seed is None else seed
+        placement = Placement(args.workers, zygote, getattr(args, "dask", None), args.sandbox)
+        run = run_batch(suite, submissions, seed, placement, course_root(args.course), journal)
     finally:
-        zygote.close()
+        if zygote:
+            zygote.close()
     formats = {"table": report.to_table, "json": report.to_json, "csv": report.to_csv}
     sys.stdout.write(formats[args.format](run))
     if hidden and args.gradescope:

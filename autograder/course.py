@@ -64,6 +64,10 @@ def load_suite(assignment: str, *, hidden: bool, course: str | Path | None = Non
         checks += _hidden_checks(assignment, course_root(course))
     items = tuple(public.ITEMS)
     known = {i.id for i in items}
+    names = [(c.item, c.name) for c in checks]
+    repeated = sorted({f"{item}.{name}" for item, name in names if names.count((item, name)) > 1})
+    if repeated:
+        raise CourseError(f"check names repeat within an item of {assignment}: {repeated}")
     strays = [c.name for c in checks if c.item not in known]
     if strays:
         raise CourseError(f"checks for unknown items in {assignment}: {strays}")

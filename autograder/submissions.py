@@ -6,10 +6,9 @@ grade cell, in order), or a folder of the assignment's notebooks (nbgrader's
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import nbformat
 
 
 @dataclass
@@ -25,15 +24,33 @@ def is_grade_cell(cell: dict) -> bool:
     return bool(meta.get("grade")) and not meta.get("solution")
 
 
-def notebook_cells(nb: nbformat.NotebookNode) -> list[str]:
+def notebook_cells(nb: dict) -> list[str]:
     """The student's code: every code cell that is not a grade (test) cell, in order."""
-    return [c.source for c in nb.cells if c.cell_type == "code" and not is_grade_cell(c)]
+    return [_text(c.get("source", "")) for c in nb["cells"] if c.get("cell_type") == "code" and not is_grade_cell(c)]
+
+
+def _text(source: str | list[str]) -> str:
+    return source if isinstance(source, str) else "".join(source)
 
 
 def read_cells(path: Path) -> list[str]:
     if path.suffix == ".py":
         return [path.read_text(encoding="utf-8")]
-    return notebook_cells(nbformat.read(path, as_version=4))
+    return notebook_cells(read_notebook(path))
+
+
+def read_notebook(path: Path) -> dict:
+    """A v4 notebook as plain JSON (fast: no schema validation); older formats through nbformat."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells", []), list):
+        raise ValueError("not a Jupyter notebook")
+    if nb.get("nbformat") != 4:
+        import nbformat
+
+        return nbformat.read(path, as_version=4)
+    if not all(isinstance(c, dict) for c in nb["cells"]):
+        raise ValueError("not a Jupyter notebook: malformed cells")
+    return nb
 
 
 def load(path: Path, sub_id: str, shown: str) -> Submission:
@@ -44,7 +61,7 @@ def load(path: Path, sub_id: str, shown: str) -> Submission:
     try:
         for file in files:
             cells += read_cells(file)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:  # nbformat raises ValueError subclasses
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # JSON and nbformat errors are ValueErrors
         return Submission(sub_id, shown, error=f"could not read {file.name}: {str(exc).splitlines()[0][:200]}")
     return Submission(sub_id, shown, cells)
 

@@ -15,13 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
 from autograder.course import CourseError, Suite, load_suite
 from autograder.grading.processes import Zygote
 from autograder.grading.results import SubmissionResult
 from autograder.grading.runner import Grader
-from autograder.submissions import Submission, notebook_cells
+from autograder.submissions import Submission, read_cells
 
 MUTANTS_FILE = "mutants.py"
 ALTERNATIVES_FILE = "alternatives.py"
@@ -67,7 +65,7 @@ def notebook_of(course: Path, folder: str, assignment: str) -> list[str]:
     path = course / folder / assignment / f"{assignment}.ipynb"
     if not path.is_file():
         raise CourseError(f"{path} not found: run `autograder build` first")
-    return notebook_cells(nbformat.read(path, as_version=4))
+    return read_cells(path)
 
 
 def load_variants(course: Path, assignment: str, filename: str, name: str) -> list[dict]:

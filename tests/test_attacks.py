@@ -1,5 +1,4 @@
 """Attacks on the grader earn nothing and leave nothing behind, with and without the sandbox."""
-import os
 import socket
 import threading
 from pathlib import Path

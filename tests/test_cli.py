@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import ASSIGNMENT, RELEASE, ROOT, SOLUTION, cli
+from conftest import ASSIGNMENT, RELEASE, SOLUTION, cli
 
 ITEMS = ["pairwise_sq_dists", "normalize_rows", "one_hot", "to_numpy", "from_numpy_shared", "attention_scores",
          "nhwc_to_nchw"]

@@ -87,3 +87,10 @@ def test_a_dead_zygote_is_restarted(grade, solution_cells, zygote):
     zygote._started.proc.kill()
     zygote._started.proc.wait()
     assert grade(solution_cells).score == 21.0
+
+
+def test_a_cell_that_hangs_at_load_is_interrupted_and_the_rest_graded(grade, solution_cells):
+    result = grade(["while True:\n    pass\n", *solution_cells])
+    assert result.error is None
+    assert result.score == result.max_score
+    assert any("longer than" in note for note in result.notes), result.notes

@@ -8,7 +8,7 @@ from autograder.grading.runner import Grader, grade_item_locally
 from autograder.runtime import child
 from autograder.selfcheck import SelfCheckFailed, selfcheck
 from autograder.submissions import Submission, notebook_cells
-from conftest import ASSIGNMENT, RELEASE, ROOT, SOLUTION
+from conftest import ASSIGNMENT, RELEASE, SOLUTION
 
 
 @pytest.fixture(scope="module")

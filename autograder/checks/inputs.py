@@ -25,16 +25,21 @@ class Inputs:
         return self.py.sample(range(low, high + 1), count)
 
     def randn(self, *shape: int, dtype: torch.dtype = torch.float32, scale: float = 1.0) -> torch.Tensor:
-        return (torch.randn(*shape, generator=self.generator, dtype=torch.float64) * scale).to(dtype)
+        return (torch.randn(_size(shape), generator=self.generator, dtype=torch.float64) * scale).to(dtype)
 
     def rand(self, *shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        return torch.rand(*shape, generator=self.generator, dtype=torch.float64).to(dtype)
+        return torch.rand(_size(shape), generator=self.generator, dtype=torch.float64).to(dtype)
 
     def randint(self, low: int, high: int, *shape: int) -> torch.Tensor:
         return torch.randint(low, high, shape, generator=self.generator)
 
     def choice(self, options: list):
         return self.py.choice(options)
+
+
+def _size(shape: tuple) -> tuple[int, ...]:
+    """``randn(2, 3)``, ``randn((2, 3))``, ``randn(t.shape)`` and ``randn()`` (0-dim) alike."""
+    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
 
 
 def noncontiguous(t: torch.Tensor) -> torch.Tensor:

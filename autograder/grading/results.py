@@ -33,6 +33,14 @@ class SubmissionResult:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SubmissionResult":
+        items = [ItemResult(**{**i, "checks": [CheckResult(**c) for c in i["checks"]]}) for i in data["items"]]
+        return cls(**{**data, "items": items})
+
 
 @dataclass
 class RunResult:

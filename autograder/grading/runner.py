@@ -4,8 +4,6 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 import torch
 
@@ -14,7 +12,7 @@ from autograder.checks.expect import CPU_HINT, GRAPH_HINT
 from autograder.checks.inputs import Inputs, derive_seed
 from autograder.course import Suite
 from autograder.grading.processes import ProcessDied, ProtocolBroken, SubmissionProcess, TimedOut, Zygote
-from autograder.grading.results import CheckResult, ItemResult, RunResult, SubmissionResult
+from autograder.grading.results import CheckResult, ItemResult, SubmissionResult
 from autograder.grading.student import LocalStudent, RemoteStudent, Student, StudentRaised
 from autograder.submissions import Submission
 
@@ -97,23 +95,15 @@ class Grader:
         self.zygote = zygote
         self.seed = new_seed() if seed is None else seed
 
-    def grade_all(self, submissions: list[Submission], workers: int = 1,
-                  on_done: Callable[[SubmissionResult], None] | None = None) -> RunResult:
-        def one(submission: Submission) -> SubmissionResult:
-            try:
-                result = self.grade(submission)
-            except Exception as exc:  # a batch never dies because of one submission
-                log.exception("grading %s failed", submission.id)
-                reason = f"internal grader error: {type(exc).__name__}: {exc}"
-                items = [zero_item(item, self.suite, reason) for item in self.suite.items]
-                result = SubmissionResult(submission.id, submission.path, 0.0, self.suite.max_score, reason, items)
-            if on_done:
-                on_done(result)
-            return result
-
-        with ThreadPoolExecutor(max(1, workers)) as pool:
-            results = list(pool.map(one, submissions))
-        return RunResult(self.suite.assignment, self.suite.max_score, self.seed, results, self.zygote.sandbox.describe())
+    def grade_safely(self, submission: Submission) -> SubmissionResult:
+        """``grade``, but an internal error becomes the submission's row: a batch never dies of one."""
+        try:
+            return self.grade(submission)
+        except Exception as exc:
+            log.exception("grading %s failed", submission.id)
+            reason = f"internal grader error: {type(exc).__name__}: {exc}"
+            items = [zero_item(item, self.suite, reason) for item in self.suite.items]
+            return SubmissionResult(submission.id, submission.path, 0.0, self.suite.max_score, reason, items)
 
     def grade(self, submission: Submission) -> SubmissionResult:
         started = time.perf_counter()

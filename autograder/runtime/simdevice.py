@@ -52,10 +52,12 @@ class _SimTensor(torch.Tensor):
 
     @staticmethod
     def __new__(cls, data: torch.Tensor, requires_grad: bool = False) -> _SimTensor:
-        out = torch.Tensor._make_wrapper_subclass(
-            cls, data.shape, strides=data.stride(), storage_offset=data.storage_offset(),
-            dtype=data.dtype, layout=data.layout, device=data.device, requires_grad=requires_grad,
-        )
+        # a view of a normal tensor taken under inference_mode must not become an inference tensor
+        with torch.inference_mode(False) if not data.is_inference() else contextlib.nullcontext():
+            out = torch.Tensor._make_wrapper_subclass(
+                cls, data.shape, strides=data.stride(), storage_offset=data.storage_offset(),
+                dtype=data.dtype, layout=data.layout, device=data.device, requires_grad=requires_grad,
+            )
         out._data = data
         return out
 
@@ -214,6 +216,8 @@ _OVERRIDES = {
     # makes nn.Module.to/cpu/cuda replace parameters instead of assigning `.data` across devices
     torch._has_compatible_shallow_copy_type: lambda a, b: (
         is_sim(a) == is_sim(b) and torch._has_compatible_shallow_copy_type(a, b)),
+    # Module.to(device=...) parses its arguments here: the device must come back as given
+    torch._C._nn._parse_to: torch._C._nn._parse_to,
 }
 _SIM_OVERRIDES = {
     torch.Tensor.device.__get__: lambda t: SIM_DEVICE,

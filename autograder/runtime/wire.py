@@ -101,8 +101,8 @@ class Encoder:
             return {"$dtype": str(obj).removeprefix("torch.")}
         if kind is torch.device:
             return {"$device": str(obj)}
-        if kind is Handle:
-            return {"$ref": obj.id}
+        if kind is Handle:  # a request refers to a kept object; a reply hands one over
+            return {"$handle": [obj.id, obj.type, obj.repr]} if self._keep is not None else {"$ref": obj.id}
         if self._keep is not None:
             handle = self._keep(obj)
             return {"$handle": [handle.id, handle.type, handle.repr]}
