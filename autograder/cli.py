@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from autograder.assignments import ASSIGNMENTS
+from autograder.assignments import ASSIGNMENTS, warms_optimizers
 from autograder.grading.sandbox import MODES, SandboxUnavailable, prepare
 from autograder.launch import Started, start_zygote
 
@@ -72,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     args = build_parser().parse_args(argv)
     try:
-        started = start_zygote(prepare(args.sandbox)) if args.command in ("grade", "check", "validate") and not getattr(args, "dask", None) else None
+        local = args.command in ("grade", "check", "validate") and not getattr(args, "dask", None)
+        started = start_zygote(prepare(args.sandbox), warms_optimizers(_assignments(args))) if local else None
     except SandboxUnavailable as exc:
         print(f"autograder: {exc}", file=sys.stderr)
         return 1
@@ -161,6 +162,10 @@ def _validate(args: argparse.Namespace, started: Started) -> int:
         zygote.close()
     print(f"{problems} problem(s); seeds {seeds[0]}..{seeds[-1]} (replay with --seed {base})")
     return 1 if problems else 0
+
+
+def _assignments(args: argparse.Namespace) -> list[str]:
+    return [args.assignment] if hasattr(args, "assignment") else list(getattr(args, "assignments", []))
 
 
 def _default_submission(assignment: str) -> str:

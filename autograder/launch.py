@@ -19,18 +19,22 @@ class Started:
     control: socket.socket
     key: bytes
     sandbox: Sandbox
+    optimizers: bool = True
 
 
-def start_zygote(sandbox: Sandbox) -> Started:
+def start_zygote(sandbox: Sandbox, optimizers: bool = True) -> Started:
+    """Start a zygote in the sandbox; ``optimizers``: warm up torch.optim before forking."""
     ours, theirs = socket.socketpair()
     key_read, key_write = os.pipe()
     os.write(key_write, key := secrets.token_bytes(32))
     os.close(key_write)
     command = [*sandbox.command, sys.executable, "-m", "autograder.runtime.child", str(theirs.fileno()), str(key_read)]
+    if not optimizers:
+        command.append("--no-optimizers")
     if sandbox.active:
         command += ["--workdir", WORKDIR] + (["--drop-privileges", str(NOBODY)] if sandbox.drop_privileges else [])
     proc = subprocess.Popen(command, pass_fds=[theirs.fileno(), key_read], stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL)
     theirs.close()
     os.close(key_read)
-    return Started(proc, ours, key, sandbox)
+    return Started(proc, ours, key, sandbox, optimizers)

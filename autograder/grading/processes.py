@@ -173,7 +173,7 @@ class Zygote:
 
     def _restart(self) -> None:
         self._started.control.close()
-        self._started = start_zygote(self._started.sandbox)
+        self._started = start_zygote(self._started.sandbox, self._started.optimizers)
 
     def close(self) -> None:
         self._started.control.close()

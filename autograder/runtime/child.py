@@ -137,7 +137,7 @@ def _serve_item(reply: Reply, namespace: dict, fork_request: dict) -> None:
                        seq=frame.seq)
 
 
-def warm_up() -> None:
+def warm_up(optimizers: bool = True) -> None:
     """Exercise every lazily initialised path once, so forked children inherit it ready."""
     handles = calls.Handles()
     namespace = {"f": lambda a, b: (a[:, None] - b[None]).pow(2).sum(-1)}
@@ -147,6 +147,8 @@ def warm_up() -> None:
                                   "banned": ["torch.nn.functional.one_hot"], "return_args": True})
         wire.roundtrip(calls.execute(namespace, handles, request), keep=handles.keep)
     numpy.asarray(x.numpy())
+    if not optimizers:
+        return
     weight = torch.nn.Parameter(torch.ones(2))
     optimizer = torch.optim.SGD([weight], lr=0.1, momentum=0.9)  # the first optimizer imports torch._dynamo
     weight.sum().backward()
@@ -158,13 +160,14 @@ def main() -> None:
     parser.add_argument("fd", type=int, help="the control socket")
     parser.add_argument("key_fd", type=int, help="a pipe holding the run's secret key")
     parser.add_argument("--drop-privileges", type=int, metavar="UID")
+    parser.add_argument("--no-optimizers", action="store_true", help="skip warming up torch.optim")
     parser.add_argument("--workdir", help="parent of the submissions' private directories (default: a new temp dir)")
     args = parser.parse_args()
     sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]  # nothing importable from the workdir
     key = os.read(args.key_fd, 64)
     os.close(args.key_fd)
     torch.set_num_threads(1)
-    warm_up()
+    warm_up(optimizers=not args.no_optimizers)
     if args.drop_privileges is not None:
         limits.drop_privileges(args.drop_privileges)
     workdir = args.workdir or tempfile.mkdtemp(prefix="autograder-")

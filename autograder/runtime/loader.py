@@ -10,7 +10,7 @@ from typing import Any
 from autograder.runtime.calls import STDOUT_LIMIT, describe_exception
 
 _MAGIC = re.compile(r"^\s*[%!]")
-CELL_SECONDS = 10.0
+CELL_SECONDS = 5.0
 
 
 class CellTimedOut(BaseException):

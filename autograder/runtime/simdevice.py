@@ -288,6 +288,13 @@ class _SimDispatchMode(TorchDispatchMode):
         return func(*args, **kwargs)
 
 
+# TorchDispatchMode wraps __torch_dispatch__ so that torch.compile skips it, which imports
+# torch._dynamo (most of a second) on first use. Nothing here is compiled: call it directly.
+_dispatch = getattr(_SimDispatchMode.__torch_dispatch__, "__wrapped__", None)
+if _dispatch is not None:
+    _dispatch.__dynamo_disable = _dispatch
+
+
 class _SimFunctionMode(TorchFunctionMode):
     """Routes torch calls through :func:`_handle`, flagging calls that involve the sim device."""
 
