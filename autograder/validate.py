@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.course import CourseError, Suite, load_suite
+from autograder.course import CourseError, load_suite
 from autograder.grading.processes import Zygote
 from autograder.grading.results import SubmissionResult
 from autograder.grading.runner import Grader
@@ -102,7 +102,7 @@ def validate(assignment: str, course: Path, zygote: Zygote, seeds: list[int], wo
         elif kind == "alternative":
             _alternative(report, result, mutant, seed)
         else:
-            _mutant(report, suite, result, mutant, seed)
+            _mutant(report, result, mutant, seed)
     return report
 
 
@@ -124,7 +124,7 @@ def _release(report: Validation, result: SubmissionResult) -> None:
             report.problems.append(f"the untouched release scores {graded.score:g} on {graded.id}")
 
 
-def _mutant(report: Validation, suite: Suite, result: SubmissionResult, mutant: dict, seed: int) -> None:
+def _mutant(report: Validation, result: SubmissionResult, mutant: dict, seed: int) -> None:
     name, own = f"mutant {mutant['item']}/{mutant['name']} (seed {seed})", mutant["item"]
     if own not in report.items:
         report.problems.append(f"{name}: unknown item")
